@@ -1,0 +1,3 @@
+"""icefloe: an Apache Iceberg REST catalog."""
+
+__version__ = "0.1.0"

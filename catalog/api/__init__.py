@@ -1,0 +1,1 @@
+"""HTTP only: parse, call the service, map errors to the spec's ErrorModel."""

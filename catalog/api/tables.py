@@ -1,0 +1,190 @@
+"""Tables: list, create, load, exists, commit, drop, rename, register, unregister, metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from catalog.api.deps import CatalogDep, Idempotency, NamespacePath, Prefix, TablePath
+from catalog.api.responses import errors, json_bytes, no_content
+from catalog.protocol import (
+    CommitTableRequest,
+    CommitTableResponse,
+    CreateTableRequest,
+    ListTablesResponse,
+    LoadTableResult,
+    RegisterTableRequest,
+    RenameTableRequest,
+    ReportMetricsRequest,
+)
+from catalog.service.identifiers import check_namespace, check_object_name
+
+router = APIRouter(prefix="/v1/{prefix}", tags=["Catalog API"])
+TABLE = "/namespaces/{namespace}/tables/{table}"
+
+
+@router.get(
+    "/namespaces/{namespace}/tables",
+    operation_id="listTables",
+    response_model=ListTablesResponse,
+    responses=errors(400, 404),
+)
+async def list_tables(
+    prefix: Prefix,
+    namespace: NamespacePath,
+    catalog: CatalogDep,
+    page_token: Annotated[str | None, Query(alias="pageToken")] = None,
+    page_size: Annotated[int | None, Query(alias="pageSize")] = None,
+) -> Response:
+    body = await run_in_threadpool(
+        catalog.tables.list, prefix, namespace, page_token, page_size, "table"
+    )
+    return json_bytes(body)
+
+
+@router.post(
+    "/namespaces/{namespace}/tables",
+    operation_id="createTable",
+    response_model=LoadTableResult,
+    responses=errors(400, 404, 409),
+)
+async def create_table(
+    prefix: Prefix,
+    namespace: NamespacePath,
+    body: CreateTableRequest,
+    catalog: CatalogDep,
+    ticket: Idempotency,
+) -> Response:
+    result = await run_in_threadpool(catalog.tables.create, prefix, namespace, body, ticket)
+    return json_bytes(result)
+
+
+@router.post(
+    "/namespaces/{namespace}/register",
+    operation_id="registerTable",
+    response_model=LoadTableResult,
+    responses=errors(400, 404, 409),
+)
+async def register_table(
+    prefix: Prefix,
+    namespace: NamespacePath,
+    body: RegisterTableRequest,
+    catalog: CatalogDep,
+    ticket: Idempotency,
+) -> Response:
+    result = await run_in_threadpool(catalog.tables.register, prefix, namespace, body, ticket)
+    return json_bytes(result)
+
+
+@router.get(
+    TABLE,
+    operation_id="loadTable",
+    response_model=LoadTableResult,
+    responses={304: {"description": "Not modified"}, **errors(400, 404)},
+)
+async def load_table(
+    prefix: Prefix,
+    namespace: NamespacePath,
+    table: TablePath,
+    catalog: CatalogDep,
+    snapshots: Annotated[Literal["all", "refs"], Query()] = "all",
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+) -> Response:
+    loaded = await run_in_threadpool(
+        catalog.tables.load, prefix, namespace, table, snapshots, if_none_match
+    )
+    if isinstance(loaded, str):
+        return Response(status_code=304, headers={"ETag": loaded})
+    return json_bytes(loaded.body, headers={"ETag": loaded.etag})
+
+
+@router.head(TABLE, operation_id="tableExists", status_code=204, responses=errors(400, 404))
+async def table_exists(
+    prefix: Prefix, namespace: NamespacePath, table: TablePath, catalog: CatalogDep
+) -> Response:
+    await run_in_threadpool(catalog.tables.exists, prefix, namespace, table)
+    return no_content()
+
+
+@router.post(
+    TABLE,
+    operation_id="updateTable",
+    response_model=CommitTableResponse,
+    responses=errors(400, 404, 409, 500, 503),
+)
+async def update_table(
+    prefix: Prefix,
+    namespace: NamespacePath,
+    table: TablePath,
+    body: CommitTableRequest,
+    catalog: CatalogDep,
+    ticket: Idempotency,
+) -> Response:
+    result = await run_in_threadpool(catalog.tables.commit, prefix, namespace, table, body, ticket)
+    return json_bytes(result)
+
+
+@router.delete(TABLE, operation_id="dropTable", status_code=204, responses=errors(400, 404))
+async def drop_table(
+    prefix: Prefix,
+    namespace: NamespacePath,
+    table: TablePath,
+    catalog: CatalogDep,
+    ticket: Idempotency,
+    purge_requested: Annotated[bool, Query(alias="purgeRequested")] = False,
+) -> Response:
+    await run_in_threadpool(catalog.tables.drop, prefix, namespace, table, purge_requested, ticket)
+    return no_content()
+
+
+@router.post(
+    TABLE + "/unregister",
+    operation_id="unregisterTable",
+    response_model=CommitTableResponse,
+    responses=errors(400, 404),
+)
+async def unregister_table(
+    prefix: Prefix,
+    namespace: NamespacePath,
+    table: TablePath,
+    catalog: CatalogDep,
+    ticket: Idempotency,
+) -> Response:
+    result = await run_in_threadpool(catalog.tables.unregister, prefix, namespace, table, ticket)
+    return json_bytes(result)
+
+
+@router.post(
+    TABLE + "/metrics",
+    operation_id="reportMetrics",
+    status_code=204,
+    responses=errors(400, 404),
+)
+async def report_metrics(
+    prefix: Prefix,
+    namespace: NamespacePath,
+    table: TablePath,
+    body: ReportMetricsRequest,
+    catalog: CatalogDep,
+    ticket: Idempotency,
+) -> Response:
+    await run_in_threadpool(catalog.tables.report_metrics, prefix, namespace, table, body, ticket)
+    return no_content()
+
+
+@router.post(
+    "/tables/rename",
+    operation_id="renameTable",
+    status_code=204,
+    responses=errors(400, 404, 406, 409),
+)
+async def rename_table(
+    prefix: Prefix, body: RenameTableRequest, catalog: CatalogDep, ticket: Idempotency
+) -> Response:
+    source = (check_namespace(body.source.namespace), check_object_name(body.source.name))
+    destination = (check_namespace(body.destination.namespace), body.destination.name)
+    await run_in_threadpool(catalog.tables.rename, prefix, source, destination, ticket, "table")
+    return no_content()

@@ -1,0 +1,26 @@
+"""POST /v1/{prefix}/transactions/commit: several tables, all or nothing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from catalog.api.deps import CatalogDep, Idempotency, Prefix
+from catalog.api.responses import errors, no_content
+from catalog.protocol import CommitTransactionRequest
+
+router = APIRouter(prefix="/v1/{prefix}", tags=["Catalog API"])
+
+
+@router.post(
+    "/transactions/commit",
+    operation_id="commitTransaction",
+    status_code=204,
+    responses=errors(400, 404, 409, 500, 503),
+)
+async def commit_transaction(
+    prefix: Prefix, body: CommitTransactionRequest, catalog: CatalogDep, ticket: Idempotency
+) -> Response:
+    await run_in_threadpool(catalog.tables.commit_transaction, prefix, body.table_changes, ticket)
+    return no_content()

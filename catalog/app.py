@@ -1,0 +1,71 @@
+"""create_app(settings) -> FastAPI: everything wired explicitly, nothing global."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from catalog import __version__
+from catalog.api import config, health, namespaces, tables, transactions, views
+from catalog.api.errors import install_error_handlers
+from catalog.api.middleware import RequestContextMiddleware
+from catalog.service.catalog import CatalogService
+from catalog.service.context import Limits, ProfileResolver, ServiceContext, StorageResolver
+from catalog.settings import Settings
+from catalog.store.database import create_catalog_engine
+from catalog.store.migrate import upgrade
+from catalog.store.repository import SqlCatalogStore
+
+
+def build_catalog(
+    settings: Settings, resolve_profile: ProfileResolver | None = None
+) -> CatalogService:
+    """The service over a migrated database; shared by the server and the CLI."""
+    if settings.resolved_database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_catalog_engine(settings.resolved_database_url)
+    upgrade(engine)
+    limits = Limits(
+        max_page_size=settings.max_page_size,
+        commit_retries=settings.commit_retries,
+        idempotency_lifetime=settings.idempotency_key_lifetime,
+    )
+    context = ServiceContext(SqlCatalogStore(engine), StorageResolver(resolve_profile), limits)
+    return CatalogService(context)
+
+
+def create_app(settings: Settings, catalog: CatalogService | None = None) -> FastAPI:
+    catalog = catalog or build_catalog(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        catalog.context.store.engine.dispose()  # type: ignore[attr-defined]
+
+    app = FastAPI(
+        title="icefloe",
+        version=__version__,
+        summary="Apache Iceberg REST catalog",
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.catalog = catalog
+    app.state.engine = catalog.context.store.engine  # type: ignore[attr-defined]
+    routers = (
+        health.router,
+        config.router,
+        namespaces.router,
+        tables.router,
+        views.router,
+        transactions.router,
+    )
+    for router in routers:
+        app.include_router(router)
+    app.state.endpoints = config.supported_endpoints(routers)
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
+    return app

@@ -1,0 +1,179 @@
+"""The REST spec's request and response envelopes, named as in the spec.
+
+The pieces inside them (schemas, partition specs, sort orders, table updates and requirements,
+table metadata) are pyiceberg's own models. Requests forbid unknown fields, so a misspelt
+field is a 400 rather than a silently ignored wish.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pyiceberg.partitioning import PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.table.sorting import SortOrder
+from pyiceberg.table.update import TableRequirement, TableUpdate
+from pyiceberg.view.metadata import ViewVersion
+
+from catalog.service.extra_updates import AddEncryptionKeyUpdate, RemoveEncryptionKeyUpdate
+from catalog.service.view_updates import AssertViewUUID, ViewUpdate
+
+Properties = dict[str, str]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class TableIdentifier(Request):
+    namespace: list[str]
+    name: str
+
+
+class CreateNamespaceRequest(Request):
+    namespace: list[str]
+    properties: Properties = Field(default_factory=dict)
+
+
+class UpdateNamespacePropertiesRequest(Request):
+    removals: list[str] = Field(default_factory=list)
+    updates: Properties = Field(default_factory=dict)
+
+
+class CreateTableRequest(Request):
+    name: str
+    location: str | None = None
+    table_schema: Schema = Field(alias="schema")
+    partition_spec: PartitionSpec | None = Field(default=None, alias="partition-spec")
+    write_order: SortOrder | None = Field(default=None, alias="write-order")
+    stage_create: bool = Field(default=False, alias="stage-create")
+    properties: Properties = Field(default_factory=dict)
+
+
+class RegisterTableRequest(Request):
+    name: str
+    metadata_location: str = Field(alias="metadata-location")
+    overwrite: bool = False
+
+
+class RegisterViewRequest(Request):
+    name: str
+    metadata_location: str = Field(alias="metadata-location")
+
+
+AnyTableUpdate = Annotated[
+    TableUpdate | AddEncryptionKeyUpdate | RemoveEncryptionKeyUpdate,
+    Field(union_mode="left_to_right"),
+]
+
+
+class CommitTableRequest(Request):
+    identifier: TableIdentifier | None = None
+    requirements: list[TableRequirement] = Field(default_factory=list)
+    updates: list[AnyTableUpdate] = Field(default_factory=list)
+
+
+class CommitTransactionRequest(Request):
+    table_changes: list[CommitTableRequest] = Field(alias="table-changes")
+
+
+class RenameTableRequest(Request):
+    source: TableIdentifier
+    destination: TableIdentifier
+
+
+class CreateViewRequest(Request):
+    name: str
+    location: str | None = None
+    view_schema: Schema = Field(alias="schema")
+    view_version: ViewVersion = Field(alias="view-version")
+    properties: Properties = Field(default_factory=dict)
+
+
+class CommitViewRequest(Request):
+    identifier: TableIdentifier | None = None
+    requirements: list[AssertViewUUID] = Field(default_factory=list)
+    updates: list[ViewUpdate] = Field(default_factory=list)
+
+
+class ReportMetricsRequest(BaseModel):
+    """A scan or commit report; stored as sent, so newer report fields are kept."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    report_type: Literal["scan-report", "commit-report"] = Field(alias="report-type")
+    table_name: str = Field(alias="table-name")
+    snapshot_id: int = Field(alias="snapshot-id")
+
+
+class CatalogConfig(Response):
+    defaults: Properties
+    overrides: Properties
+    endpoints: list[str]
+    idempotency_key_lifetime: str = Field(alias="idempotency-key-lifetime")
+
+
+class CreateNamespaceResponse(Response):
+    namespace: list[str]
+    properties: Properties
+
+
+class GetNamespaceResponse(Response):
+    namespace: list[str]
+    properties: Properties
+
+
+class ListNamespacesResponse(Response):
+    namespaces: list[list[str]]
+    next_page_token: str | None = Field(default=None, alias="next-page-token")
+
+
+class UpdateNamespacePropertiesResponse(Response):
+    updated: list[str]
+    removed: list[str]
+    missing: list[str] | None = None
+
+
+class TableIdentifierOut(Response):
+    namespace: list[str]
+    name: str
+
+
+class ListTablesResponse(Response):
+    identifiers: list[TableIdentifierOut]
+    next_page_token: str | None = Field(default=None, alias="next-page-token")
+
+
+class LoadTableResult(Response):
+    """Declared for the OpenAPI document; the service renders these bytes itself."""
+
+    metadata_location: str | None = Field(default=None, alias="metadata-location")
+    metadata: dict[str, Any]
+    config: Properties = Field(default_factory=dict)
+
+
+class CommitTableResponse(Response):
+    metadata_location: str = Field(alias="metadata-location")
+    metadata: dict[str, Any]
+
+
+class LoadViewResult(Response):
+    metadata_location: str = Field(alias="metadata-location")
+    metadata: dict[str, Any]
+    config: Properties = Field(default_factory=dict)
+
+
+class ErrorModel(Response):
+    message: str
+    type: str
+    code: int
+    stack: list[str] | None = None
+
+
+class IcebergErrorResponse(Response):
+    error: ErrorModel

@@ -1,0 +1,1 @@
+"""Catalog rules, independent of HTTP and of SQL."""

@@ -1,0 +1,196 @@
+"""The commit path: validate, apply, write a new metadata file, then compare-and-swap.
+
+A metadata file is written before the pointer moves and never overwritten; if the swap loses,
+the file is an orphan (deleted here, best effort) and the table is exactly as it was. When the
+swap loses only because an unrelated commit landed first, the requirements are checked again
+against the new state and the commit is retried on the server, as the Java reference does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from catalog.exceptions import (
+    AlreadyExists,
+    CommitFailed,
+    CommitStateUnknown,
+    NoSuchTable,
+    PointerMoved,
+    StorageUnavailable,
+)
+from catalog.protocol import CommitTableRequest
+from catalog.service.context import ServiceContext, finalize
+from catalog.service.identifiers import dotted
+from catalog.service.locations import metadata_version, table_metadata_file
+from catalog.service.namespaces import require_namespace
+from catalog.service.ports import CatalogTransaction
+from catalog.service.rendering import commit_result
+from catalog.service.table_metadata import (
+    apply_table_updates,
+    check_requirements,
+    is_create,
+    parse_table_metadata,
+)
+from catalog.store.records import (
+    IdempotencyTicket,
+    NamespaceRecord,
+    ObjectRecord,
+    PointerSwap,
+    WarehouseRecord,
+)
+from storage.io import ObjectStore
+
+log = logging.getLogger("icefloe.commits")
+
+
+@dataclass(frozen=True)
+class TableChange:
+    namespace: tuple[str, ...]
+    name: str
+    request: CommitTableRequest
+
+
+@dataclass(frozen=True)
+class PreparedCommit:
+    change: TableChange
+    namespace: NamespaceRecord
+    current: ObjectRecord | None
+    metadata_location: str
+    metadata_json: str
+    wrote_file: bool
+
+    @property
+    def response(self) -> bytes:
+        return commit_result(self.metadata_location, self.metadata_json)
+
+
+def write_metadata_file(store: ObjectStore, location: str, text: str) -> None:
+    try:
+        store.write_new(location, text.encode("utf-8"))
+    except Exception as error:
+        log.warning("event=metadata_write_failed location=%s error=%s", location, error)
+        raise StorageUnavailable(
+            f"Could not write table metadata to storage; nothing was committed: {error}"
+        ) from error
+
+
+class Committer:
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+
+    def _prepare(
+        self,
+        tx: CatalogTransaction,
+        warehouse: WarehouseRecord,
+        change: TableChange,
+    ) -> PreparedCommit:
+        namespace = require_namespace(tx, warehouse.id, change.namespace)
+        current = tx.object(warehouse.id, change.namespace, change.name)
+        identifier = dotted((*change.namespace, change.name))
+        if current is not None and current.kind != "table":
+            if is_create(change.request.requirements):
+                raise AlreadyExists(f"View with same name already exists: {identifier}")
+            raise NoSuchTable(f"Table does not exist: {identifier}")
+        requirements = change.request.requirements
+        if current is None and not is_create(requirements):
+            raise NoSuchTable(f"Table does not exist: {identifier}")
+        base = parse_table_metadata(current.metadata_json) if current else None
+        check_requirements(requirements, base)
+        if current is not None and not change.request.updates:
+            return PreparedCommit(
+                change, namespace, current, current.metadata_location, current.metadata_json, False
+            )
+        metadata, text = apply_table_updates(
+            base,
+            current.metadata_json if current else None,
+            change.request.updates,
+            current.metadata_location if current else None,
+        )
+        version = metadata_version(current.metadata_location) + 1 if current else 0
+        location = table_metadata_file(metadata.location, dict(metadata.properties), version)
+        return PreparedCommit(change, namespace, current, location, text, True)
+
+    def _discard(self, store: ObjectStore, prepared: Sequence[PreparedCommit]) -> None:
+        for commit in prepared:
+            if commit.wrote_file:
+                try:
+                    store.delete(commit.metadata_location)
+                except Exception as error:  # an orphan is harmless; maintenance removes it
+                    log.warning(
+                        "event=orphan_left location=%s error=%s", commit.metadata_location, error
+                    )
+
+    def commit(
+        self,
+        warehouse_name: str,
+        changes: Sequence[TableChange],
+        ticket: IdempotencyTicket | None,
+        *,
+        respond_with_first: bool,
+    ) -> bytes:
+        """Commit every change or none; the response is the first table's, or empty."""
+        attempts = self._context.limits.commit_retries + 1
+        for attempt in range(attempts):
+            with self._context.store.read() as tx:
+                warehouse = self._context.warehouse(tx, warehouse_name)
+                prepared = [self._prepare(tx, warehouse, change) for change in changes]
+            store = self._context.storage.for_warehouse(warehouse)
+            written: list[PreparedCommit] = []
+            try:
+                for commit in prepared:
+                    if commit.wrote_file:
+                        write_metadata_file(store, commit.metadata_location, commit.metadata_json)
+                        written.append(commit)
+                body = prepared[0].response if respond_with_first else b""
+                self._swap(prepared, ticket, body)
+                return body
+            except PointerMoved:
+                self._discard(store, written)
+                if attempt + 1 == attempts:
+                    raise
+                log.info("event=commit_retry attempt=%d tables=%d", attempt + 1, len(changes))
+            except CommitFailed:
+                self._discard(store, written)
+                raise
+            except CommitStateUnknown:
+                raise
+            except BaseException:
+                self._discard(store, written)
+                raise
+        raise AssertionError("unreachable")
+
+    def _swap(
+        self, prepared: Sequence[PreparedCommit], ticket: IdempotencyTicket | None, body: bytes
+    ) -> None:
+        try:
+            with self._context.store.write() as tx:
+                swaps = []
+                for commit in prepared:
+                    if commit.current is None:
+                        tx.insert_object(
+                            commit.namespace,
+                            commit.change.name,
+                            "table",
+                            commit.metadata_location,
+                            commit.metadata_json,
+                        )
+                    elif commit.wrote_file:
+                        swaps.append(
+                            PointerSwap(
+                                commit.current.id,
+                                commit.current.version,
+                                commit.metadata_location,
+                                commit.metadata_json,
+                            )
+                        )
+                tx.swap(swaps)
+                finalize(tx, ticket, body)
+        except AlreadyExists as error:
+            raise CommitFailed(f"Requirement failed: {error.message}") from error
+        except SQLAlchemyError as error:
+            # Whether the transaction committed before the connection failed is unknown.
+            raise CommitStateUnknown(f"Commit state unknown: {type(error).__name__}") from error

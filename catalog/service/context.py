@@ -1,0 +1,69 @@
+"""What every part of the service shares: the store, object storage, and limits."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from catalog.exceptions import NoSuchWarehouse
+from catalog.service.ports import CatalogStore, CatalogTransaction
+from catalog.store.records import IdempotencyTicket, WarehouseRecord
+from storage.io import ObjectStore, object_store_for
+
+ProfileResolver = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Limits:
+    default_page_size: int = 100
+    max_page_size: int = 1000
+    commit_retries: int = 8
+    idempotency_lifetime: timedelta = timedelta(minutes=30)
+
+
+class StorageResolver:
+    """One object store per warehouse, built from its storage profile on first use.
+
+    `resolve_profile` fills in what is not stored in the database (the embedded store's
+    endpoint and root keys, secrets taken from settings).
+    """
+
+    def __init__(self, resolve_profile: ProfileResolver | None = None) -> None:
+        self._resolve = resolve_profile or (lambda profile: profile)
+        self._stores: dict[tuple[str, str], ObjectStore] = {}
+        self._lock = threading.Lock()
+
+    def profile(self, warehouse: WarehouseRecord) -> dict[str, Any]:
+        return self._resolve(dict(warehouse.storage))
+
+    def for_warehouse(self, warehouse: WarehouseRecord) -> ObjectStore:
+        key = (warehouse.id, warehouse.location)
+        with self._lock:
+            store = self._stores.get(key)
+            if store is None:
+                store = object_store_for(warehouse.location, self.profile(warehouse))
+                self._stores[key] = store
+            return store
+
+
+@dataclass
+class ServiceContext:
+    store: CatalogStore
+    storage: StorageResolver
+    limits: Limits = field(default_factory=Limits)
+
+    def warehouse(self, tx: CatalogTransaction, name: str) -> WarehouseRecord:
+        warehouse = tx.warehouse_by_name(name)
+        if warehouse is None:
+            raise NoSuchWarehouse(f"Warehouse does not exist: {name}")
+        return warehouse
+
+
+def finalize(tx: CatalogTransaction, ticket: IdempotencyTicket | None, body: bytes) -> bytes:
+    """Record the response under the client's Idempotency-Key, in the mutation's transaction."""
+    if ticket is not None:
+        tx.save_response(ticket, body)
+    return body

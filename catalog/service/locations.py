@@ -1,0 +1,85 @@
+"""Where tables and views live, and which locations a request may name."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from pyiceberg.table.locations import load_location_provider
+
+from catalog.exceptions import BadRequest
+
+SUPPORTED_SCHEMES = ("file", "s3", "s3a", "s3n")
+_ENCODED = re.compile(r"%[0-9a-fA-F]{2}")
+
+
+def normalize_location(location: str, what: str = "location") -> str:
+    """A location without a trailing slash, refused when it could mean more than it says."""
+    if not location or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in location):
+        raise BadRequest(f"Invalid {what}: {location!r}")
+    parts = urlsplit(location)
+    if parts.scheme not in SUPPORTED_SCHEMES:
+        raise BadRequest(f"Invalid {what} {location!r}: scheme must be one of {SUPPORTED_SCHEMES}")
+    if parts.query or parts.fragment or "\\" in location:
+        raise BadRequest(f"Invalid {what} {location!r}: no query, fragment or backslash allowed")
+    if _ENCODED.search(location):
+        raise BadRequest(f"Invalid {what} {location!r}: percent-encoded characters are refused")
+    path = parts.path.rstrip("/")
+    if "//" in path:
+        raise BadRequest(f"Invalid {what} {location!r}: empty path segment")
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise BadRequest(f"Invalid {what} {location!r}: relative path segments are refused")
+    if parts.scheme != "file" and not parts.netloc:
+        raise BadRequest(f"Invalid {what} {location!r}: missing bucket")
+    return location.rstrip("/")
+
+
+def is_within(location: str, root: str) -> bool:
+    """True when `location` is `root` or below it (a sibling `root10` is not below `root1`)."""
+    location, root = location.rstrip("/"), root.rstrip("/")
+    return location == root or location.startswith(root + "/")
+
+
+def overlaps(a: str, b: str) -> bool:
+    return is_within(a, b) or is_within(b, a)
+
+
+def require_within(location: str, root: str, what: str = "location") -> str:
+    normalized = normalize_location(location, what)
+    if not is_within(normalized, root):
+        raise BadRequest(f"Invalid {what} {location!r}: must lie inside the warehouse {root}")
+    return normalized
+
+
+def default_object_location(
+    warehouse_location: str,
+    namespace: Sequence[str],
+    namespace_location: str | None,
+    name: str,
+    object_uuid: uuid.UUID,
+) -> str:
+    """`<namespace location or warehouse/ns…>/<name>-<uuid>`: a dropped and re-created table
+    never shares files with its predecessor."""
+    base = (
+        namespace_location.rstrip("/")
+        if namespace_location
+        else "/".join([warehouse_location.rstrip("/"), *namespace])
+    )
+    return f"{base}/{name}-{object_uuid.hex}"
+
+
+def table_metadata_file(location: str, properties: dict[str, str], version: int) -> str:
+    """Named by pyiceberg's location provider, so `write.metadata.path` is honoured."""
+    return load_location_provider(location, properties).new_table_metadata_file_location(version)
+
+
+def view_metadata_file(location: str, version: int) -> str:
+    return f"{location.rstrip('/')}/metadata/{version:05d}-{uuid.uuid4()}.metadata.json"
+
+
+def metadata_version(metadata_location: str) -> int:
+    name = metadata_location.rsplit("/", 1)[-1]
+    head = name.split("-", 1)[0]
+    return int(head) if head.isdigit() else -1

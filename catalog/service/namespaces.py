@@ -1,0 +1,115 @@
+"""Namespaces: hierarchical, each level created explicitly, dropped only when empty."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from catalog.exceptions import BadRequest, NoSuchNamespace
+from catalog.service.context import ServiceContext, finalize
+from catalog.service.identifiers import check_namespace, dotted
+from catalog.service.paging import next_token, page_request
+from catalog.service.ports import CatalogTransaction
+from catalog.service.rendering import dumps
+from catalog.store.records import IdempotencyTicket, NamespaceRecord
+from catalog.store.repository import join_levels, split_levels
+
+
+def require_namespace(
+    tx: CatalogTransaction, warehouse_id: str, levels: Sequence[str]
+) -> NamespaceRecord:
+    namespace = tx.namespace(warehouse_id, levels)
+    if namespace is None:
+        raise NoSuchNamespace(f"Namespace does not exist: {dotted(levels)}")
+    return namespace
+
+
+class NamespaceService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+
+    def list(
+        self,
+        warehouse: str,
+        parent: Sequence[str],
+        page_token: str | None,
+        page_size: int | None,
+    ) -> bytes:
+        limits = self._context.limits
+        page = page_request(
+            page_token,
+            page_size,
+            default_size=limits.default_page_size,
+            max_size=limits.max_page_size,
+        )
+        with self._context.store.read() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            if parent:
+                require_namespace(tx, found.id, parent)
+            rows = tx.list_namespaces(found.id, parent, page.after, page.fetch)
+        names, token = next_token([join_levels(row) for row in rows], page)
+        return dumps(
+            {"namespaces": [list(split_levels(n)) for n in names], "next-page-token": token}
+        )
+
+    def create(
+        self,
+        warehouse: str,
+        levels: Sequence[str],
+        properties: dict[str, str],
+        ticket: IdempotencyTicket | None,
+    ) -> bytes:
+        levels = check_namespace(levels)
+        with self._context.store.write() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            parent_id = None
+            if len(levels) > 1:
+                parent = tx.namespace(found.id, levels[:-1])
+                if parent is None:
+                    raise NoSuchNamespace(f"Parent namespace does not exist: {dotted(levels[:-1])}")
+                parent_id = parent.id
+            tx.insert_namespace(found.id, levels, properties, parent_id)
+            body = dumps({"namespace": list(levels), "properties": properties})
+            return finalize(tx, ticket, body)
+
+    def load(self, warehouse: str, levels: Sequence[str]) -> bytes:
+        with self._context.store.read() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            namespace = require_namespace(tx, found.id, levels)
+        return dumps({"namespace": list(levels), "properties": namespace.properties})
+
+    def exists(self, warehouse: str, levels: Sequence[str]) -> None:
+        with self._context.store.read() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            require_namespace(tx, found.id, levels)
+
+    def drop(
+        self, warehouse: str, levels: Sequence[str], ticket: IdempotencyTicket | None
+    ) -> bytes:
+        with self._context.store.write() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            tx.delete_namespace(require_namespace(tx, found.id, levels))
+            return finalize(tx, ticket, b"")
+
+    def update_properties(
+        self,
+        warehouse: str,
+        levels: Sequence[str],
+        removals: Sequence[str],
+        updates: dict[str, str],
+        ticket: IdempotencyTicket | None,
+    ) -> bytes:
+        overlap = set(removals) & set(updates)
+        if overlap:
+            raise BadRequest(f"Properties both updated and removed: {sorted(overlap)}")
+        with self._context.store.write() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            namespace = require_namespace(tx, found.id, levels)
+            current = dict(tx.lock_namespace(namespace.id) or {})
+            removed = [key for key in removals if key in current]
+            missing = [key for key in removals if key not in current]
+            for key in removed:
+                del current[key]
+            current.update(updates)
+            tx.set_namespace_properties(namespace.id, current)
+            body = dumps({"updated": sorted(updates), "removed": removed, "missing": missing})
+            return finalize(tx, ticket, body)

@@ -1,0 +1,52 @@
+"""Response bodies built from the stored metadata text without parsing it again.
+
+loadTable is the hot path of every engine; the metadata JSON is kept verbatim in the store, so
+the body is that text framed by a few encoded fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+def load_result(metadata_location: str | None, metadata_json: str, config: dict[str, str]) -> bytes:
+    head = b'{"metadata-location":' + dumps(metadata_location) if metadata_location else b"{"
+    separator = b"," if metadata_location else b""
+    return (
+        head
+        + separator
+        + b'"metadata":'
+        + metadata_json.encode("utf-8")
+        + b',"config":'
+        + dumps(config)
+        + b"}"
+    )
+
+
+def commit_result(metadata_location: str, metadata_json: str) -> bytes:
+    return (
+        b'{"metadata-location":'
+        + dumps(metadata_location)
+        + b',"metadata":'
+        + metadata_json.encode("utf-8")
+        + b"}"
+    )
+
+
+def only_referenced_snapshots(metadata_json: str) -> str:
+    """`snapshots=refs`: keep the snapshots that a branch or tag points at."""
+    metadata = orjson.loads(metadata_json)
+    refs = metadata.get("refs") or {}
+    heads = {ref.get("snapshot-id") for ref in refs.values()}
+    if metadata.get("current-snapshot-id") not in (None, -1):
+        heads.add(metadata["current-snapshot-id"])
+    metadata["snapshots"] = [
+        s for s in metadata.get("snapshots") or [] if s["snapshot-id"] in heads
+    ]
+    return orjson.dumps(metadata).decode("utf-8")

@@ -1,0 +1,345 @@
+"""Tables: create (and stage), load, commit, drop (and purge), rename, register, unregister."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC
+from pyiceberg.table.metadata import new_table_metadata
+from pyiceberg.table.sorting import UNSORTED_SORT_ORDER
+
+from catalog.exceptions import (
+    AlreadyExists,
+    BadRequest,
+    NoSuchTable,
+    NoSuchView,
+    NotFound,
+    ValidationFailed,
+)
+from catalog.protocol import (
+    CommitTableRequest,
+    CreateTableRequest,
+    RegisterTableRequest,
+    ReportMetricsRequest,
+)
+from catalog.service.commits import Committer, TableChange, write_metadata_file
+from catalog.service.context import ServiceContext, finalize
+from catalog.service.identifiers import check_object_name, dotted
+from catalog.service.locations import (
+    default_object_location,
+    require_within,
+    table_metadata_file,
+)
+from catalog.service.namespaces import require_namespace
+from catalog.service.paging import next_token, page_request
+from catalog.service.ports import CatalogTransaction
+from catalog.service.rendering import (
+    commit_result,
+    dumps,
+    load_result,
+    only_referenced_snapshots,
+)
+from catalog.service.table_metadata import parse_table_metadata
+from catalog.store.records import IdempotencyTicket, ObjectKind, ObjectRecord, PointerSwap
+from storage.io import ObjectMissing
+
+log = logging.getLogger("icefloe.tables")
+
+SnapshotMode = Literal["all", "refs"]
+
+
+@dataclass(frozen=True)
+class LoadedTable:
+    body: bytes
+    etag: str
+
+
+def require_object(
+    tx: CatalogTransaction,
+    warehouse_id: str,
+    namespace: Sequence[str],
+    name: str,
+    kind: ObjectKind,
+) -> ObjectRecord:
+    require_namespace(tx, warehouse_id, namespace)
+    record = tx.object(warehouse_id, namespace, name)
+    if record is None or record.kind != kind:
+        if kind == "table":
+            raise NoSuchTable(f"Table does not exist: {dotted((*namespace, name))}")
+        raise NoSuchView(f"View does not exist: {dotted((*namespace, name))}")
+    return record
+
+
+def table_etag(metadata_location: str, mode: str) -> str:
+    digest = hashlib.sha256(f"{metadata_location}|{mode}".encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+class TableService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+        self._committer = Committer(context)
+
+    def _config(self) -> dict[str, str]:
+        return {}
+
+    # reads ------------------------------------------------------------------------------
+    def list(
+        self,
+        warehouse: str,
+        namespace: Sequence[str],
+        page_token: str | None,
+        page_size: int | None,
+        kind: ObjectKind = "table",
+    ) -> bytes:
+        limits = self._context.limits
+        page = page_request(
+            page_token,
+            page_size,
+            default_size=limits.default_page_size,
+            max_size=limits.max_page_size,
+        )
+        with self._context.store.read() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            ns = require_namespace(tx, found.id, namespace)
+            rows = tx.list_objects(ns.id, kind, page.after, page.fetch)
+        names, token = next_token(rows, page)
+        return dumps(
+            {
+                "identifiers": [{"namespace": list(namespace), "name": n} for n in names],
+                "next-page-token": token,
+            }
+        )
+
+    def load(
+        self,
+        warehouse: str,
+        namespace: Sequence[str],
+        name: str,
+        mode: SnapshotMode = "all",
+        if_none_match: str | None = None,
+    ) -> LoadedTable | str:
+        """The response, or just the ETag when the client's copy is current."""
+        with self._context.store.read() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            record = require_object(tx, found.id, namespace, name, "table")
+        etag = table_etag(record.metadata_location, mode)
+        if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+            return etag
+        text = record.metadata_json
+        if mode == "refs":
+            text = only_referenced_snapshots(text)
+        return LoadedTable(load_result(record.metadata_location, text, self._config()), etag)
+
+    def exists(self, warehouse: str, namespace: Sequence[str], name: str) -> None:
+        with self._context.store.read() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            require_object(tx, found.id, namespace, name, "table")
+
+    # writes -----------------------------------------------------------------------------
+    def create(
+        self,
+        warehouse: str,
+        namespace: Sequence[str],
+        request: CreateTableRequest,
+        ticket: IdempotencyTicket | None,
+    ) -> bytes:
+        name = check_object_name(request.name)
+        table_uuid = uuid.uuid4()
+        with self._context.store.read() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            ns = require_namespace(tx, found.id, namespace)
+            if tx.object(found.id, namespace, name) is not None:
+                raise AlreadyExists(f"Table already exists: {dotted((*namespace, name))}")
+        if request.location:
+            location = require_within(request.location, found.location, "table location")
+        else:
+            location = default_object_location(
+                found.location, namespace, ns.properties.get("location"), name, table_uuid
+            )
+        try:
+            metadata = new_table_metadata(
+                schema=request.table_schema,
+                partition_spec=request.partition_spec or UNPARTITIONED_PARTITION_SPEC,
+                sort_order=request.write_order or UNSORTED_SORT_ORDER,
+                location=location,
+                properties=dict(request.properties),
+                table_uuid=table_uuid,
+            )
+        except (ValueError, KeyError, NotImplementedError) as error:
+            raise ValidationFailed(f"Invalid table definition: {error}") from error
+        text = metadata.model_dump_json()
+        if request.stage_create:
+            return load_result(None, text, self._config())
+        metadata_location = table_metadata_file(location, dict(metadata.properties), 0)
+        store = self._context.storage.for_warehouse(found)
+        write_metadata_file(store, metadata_location, text)
+        try:
+            with self._context.store.write() as tx:
+                tx.insert_object(ns, name, "table", metadata_location, text)
+                body = load_result(metadata_location, text, self._config())
+                return finalize(tx, ticket, body)
+        except BaseException:
+            store.delete(metadata_location)
+            raise
+
+    def commit(
+        self,
+        warehouse: str,
+        namespace: Sequence[str],
+        name: str,
+        request: CommitTableRequest,
+        ticket: IdempotencyTicket | None,
+    ) -> bytes:
+        if request.identifier is not None and (
+            tuple(request.identifier.namespace) != tuple(namespace)
+            or request.identifier.name != name
+        ):
+            raise BadRequest("The identifier in the body does not match the path")
+        change = TableChange(tuple(namespace), name, request)
+        return self._committer.commit(warehouse, [change], ticket, respond_with_first=True)
+
+    def commit_transaction(
+        self,
+        warehouse: str,
+        requests: Sequence[CommitTableRequest],
+        ticket: IdempotencyTicket | None,
+    ) -> bytes:
+        if not requests:
+            raise BadRequest("A transaction needs at least one table change")
+        changes = []
+        for request in requests:
+            if request.identifier is None:
+                raise BadRequest("Every table change in a transaction needs an identifier")
+            changes.append(
+                TableChange(tuple(request.identifier.namespace), request.identifier.name, request)
+            )
+        if len({(c.namespace, c.name) for c in changes}) != len(changes):
+            raise BadRequest("A transaction may change each table only once")
+        return self._committer.commit(warehouse, changes, ticket, respond_with_first=False)
+
+    def drop(
+        self,
+        warehouse: str,
+        namespace: Sequence[str],
+        name: str,
+        purge: bool,
+        ticket: IdempotencyTicket | None,
+    ) -> bytes:
+        with self._context.store.write() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            record = require_object(tx, found.id, namespace, name, "table")
+            tx.delete_object(record)
+            finalize(tx, ticket, b"")
+        if purge:
+            self._purge(found, record)
+        return b""
+
+    def _purge(self, warehouse: Any, record: ObjectRecord) -> None:
+        """Delete the table's files; only under its own location, never the warehouse's."""
+        location = orjson.loads(record.metadata_json)["location"]
+        store = self._context.storage.for_warehouse(warehouse)
+        if location.rstrip("/") == warehouse.location.rstrip("/"):
+            log.warning("event=purge_refused reason=table_at_warehouse_root table=%s", record.name)
+            return
+        deleted = store.delete_prefix(location.rstrip("/") + "/")
+        log.info("event=table_purged table=%s files=%d", record.name, deleted)
+
+    def rename(
+        self,
+        warehouse: str,
+        source: tuple[Sequence[str], str],
+        destination: tuple[Sequence[str], str],
+        ticket: IdempotencyTicket | None,
+        kind: ObjectKind = "table",
+    ) -> bytes:
+        check_object_name(destination[1], f"{kind} name")
+        with self._context.store.write() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            record = require_object(tx, found.id, source[0], source[1], kind)
+            target_ns = require_namespace(tx, found.id, destination[0])
+            existing = tx.object(found.id, destination[0], destination[1])
+            if existing is not None and existing.id != record.id:
+                what = existing.kind.capitalize()
+                raise AlreadyExists(
+                    f"{what} with same name already exists: "
+                    f"{dotted((*destination[0], destination[1]))}"
+                )
+            tx.move_object(record, target_ns, destination[1])
+            return finalize(tx, ticket, b"")
+
+    def register(
+        self,
+        warehouse: str,
+        namespace: Sequence[str],
+        request: RegisterTableRequest,
+        ticket: IdempotencyTicket | None,
+    ) -> bytes:
+        name = check_object_name(request.name)
+        with self._context.store.read() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            require_namespace(tx, found.id, namespace)
+        location = require_within(request.metadata_location, found.location, "metadata location")
+        store = self._context.storage.for_warehouse(found)
+        try:
+            text = store.read(location).decode("utf-8")
+        except ObjectMissing as error:
+            raise NotFound(f"Metadata file does not exist: {location}") from error
+        except UnicodeDecodeError as error:
+            raise ValidationFailed(f"Metadata file is not UTF-8 JSON: {location}") from error
+        metadata = parse_table_metadata(text)
+        require_within(metadata.location, found.location, "table location")
+        text = metadata.model_dump_json()
+        with self._context.store.write() as tx:
+            ns = require_namespace(tx, found.id, namespace)
+            existing = tx.object(found.id, namespace, name)
+            if existing is not None and not (request.overwrite and existing.kind == "table"):
+                raise AlreadyExists(
+                    f"{existing.kind.capitalize()} already exists: {dotted((*namespace, name))}"
+                )
+            if existing is not None:
+                tx.swap([PointerSwap(existing.id, existing.version, location, text)])
+            else:
+                tx.insert_object(ns, name, "table", location, text)
+            body = load_result(location, text, self._config())
+            return finalize(tx, ticket, body)
+
+    def unregister(
+        self,
+        warehouse: str,
+        namespace: Sequence[str],
+        name: str,
+        ticket: IdempotencyTicket | None,
+    ) -> bytes:
+        with self._context.store.write() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            record = require_object(tx, found.id, namespace, name, "table")
+            tx.delete_object(record)
+            body = commit_result(record.metadata_location, record.metadata_json)
+            return finalize(tx, ticket, body)
+
+    def report_metrics(
+        self,
+        warehouse: str,
+        namespace: Sequence[str],
+        name: str,
+        report: ReportMetricsRequest,
+        ticket: IdempotencyTicket | None,
+    ) -> bytes:
+        with self._context.store.write() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            require_object(tx, found.id, namespace, name, "table")
+            tx.insert_metrics(
+                found.id,
+                namespace,
+                name,
+                report.report_type,
+                report.model_dump(mode="json", by_alias=True),
+            )
+            return finalize(tx, ticket, b"")

@@ -1,0 +1,95 @@
+"""Warehouses: a name, a storage location, and a storage profile checked at creation."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from catalog.exceptions import BadRequest, NoSuchWarehouse
+from catalog.service.context import ServiceContext
+from catalog.service.identifiers import check_warehouse_name
+from catalog.service.locations import normalize_location
+from catalog.store.records import WarehouseRecord
+from storage.io import object_store_for
+
+log = logging.getLogger("icefloe.warehouses")
+
+
+class WarehouseService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+
+    def list(self) -> list[WarehouseRecord]:
+        with self._context.store.read() as tx:
+            return tx.list_warehouses()
+
+    def get(self, name: str) -> WarehouseRecord:
+        with self._context.store.read() as tx:
+            return self._context.warehouse(tx, name)
+
+    def resolve(self, requested: str | None, default: str) -> WarehouseRecord:
+        """The warehouse a client asked for; with none named, the only one or the default."""
+        warehouses = self.list()
+        if requested:
+            for warehouse in warehouses:
+                if warehouse.name == requested or warehouse.id == requested:
+                    return warehouse
+            raise NoSuchWarehouse(f"Warehouse does not exist: {requested}")
+        if len(warehouses) == 1:
+            return warehouses[0]
+        for warehouse in warehouses:
+            if warehouse.name == default:
+                return warehouse
+        names = ", ".join(w.name for w in warehouses) or "none exist"
+        raise BadRequest(f"Name a warehouse with ?warehouse= (available: {names})")
+
+    def create(
+        self,
+        name: str,
+        location: str,
+        storage: dict[str, Any] | None = None,
+        properties: dict[str, str] | None = None,
+        *,
+        verify: bool = True,
+    ) -> WarehouseRecord:
+        check_warehouse_name(name)
+        location = normalize_location(location, "warehouse location")
+        storage = storage or {}
+        if verify:
+            self._verify_storage(location, storage)
+        with self._context.store.write() as tx:
+            return tx.insert_warehouse(name, location, storage, properties or {})
+
+    def _verify_storage(self, location: str, storage: dict[str, Any]) -> None:
+        """Write, read, list and delete a probe, so a bad profile fails now, not at a commit."""
+        resolved = self._context.storage._resolve(dict(storage))
+        store = object_store_for(location, resolved)
+        probe = f"{location}/.icefloe-probe-{uuid.uuid4().hex}"
+        try:
+            store.write_new(probe, b"icefloe")
+            if store.read(probe) != b"icefloe":
+                raise BadRequest(f"Storage check failed at {location}: read back other bytes")
+            if not any(
+                info.location.endswith(probe.rsplit("/", 1)[-1])
+                for info in store.list(location + "/")
+            ):
+                raise BadRequest(f"Storage check failed at {location}: probe not listed")
+            store.delete(probe)
+        except BadRequest:
+            raise
+        except Exception as error:
+            raise BadRequest(f"Storage check failed at {location}: {error}") from error
+
+    def delete(self, name: str) -> None:
+        with self._context.store.write() as tx:
+            warehouse = self._context.warehouse(tx, name)
+            tx.delete_warehouse(warehouse.id)
+
+    def ensure(self, name: str, location: str, storage: dict[str, Any]) -> WarehouseRecord:
+        with self._context.store.read() as tx:
+            existing = tx.warehouse_by_name(name)
+        if existing is not None:
+            return existing
+        log.info("event=warehouse_created name=%s location=%s", name, location)
+        return self.create(name, location, storage)

@@ -1,0 +1,52 @@
+"""All configuration in one place: environment variables `ICEFLOE_*`, overridden by CLI flags."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ICEFLOE_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("icefloe-data"), description="Where SQLite and files live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite in the data directory."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8181
+    public_url: str | None = Field(
+        default=None, description="How clients reach the catalog, when not http://host:port."
+    )
+    default_warehouse: str = Field(
+        default="default", description="Created on first start; used when a client names none."
+    )
+    idempotency_key_lifetime: timedelta = timedelta(minutes=30)
+    max_request_bytes: int = 16 * 1024 * 1024
+    max_page_size: int = 1000
+    commit_retries: int = Field(
+        default=8, description="Server-side retries when the pointer moved but requirements hold."
+    )
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "console"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'catalog.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    @property
+    def default_warehouse_location(self) -> str:
+        return (self.data_dir / "warehouse" / self.default_warehouse).resolve().as_uri()

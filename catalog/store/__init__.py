@@ -1,0 +1,1 @@
+"""The transactional store: SQLAlchemy models, the compare-and-swap repository, migrations."""

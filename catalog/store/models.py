@@ -1,0 +1,107 @@
+"""SQLAlchemy mappings. The schema itself is owned by the Alembic migrations beside this file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, dict[str, str]: JSON}
+
+
+class Warehouse(Base):
+    __tablename__ = "warehouses"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    location: Mapped[str] = mapped_column(Text)
+    storage: Mapped[dict[str, Any]] = mapped_column(JSON)
+    properties: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Namespace(Base):
+    """A namespace; `name` is its levels joined by 0x1F, `parent` the same for all but the last."""
+
+    __tablename__ = "namespaces"
+    __table_args__ = (
+        UniqueConstraint("warehouse_id", "name", name="uq_namespaces_warehouse_name"),
+        Index("ix_namespaces_children", "warehouse_id", "parent", "name"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    warehouse_id: Mapped[str] = mapped_column(
+        ForeignKey("warehouses.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(Text)
+    parent: Mapped[str] = mapped_column(Text)
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("namespaces.id", ondelete="RESTRICT"), index=True
+    )
+    properties: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CatalogObject(Base):
+    """A table or a view. Both share one name space per namespace, as Iceberg requires."""
+
+    __tablename__ = "catalog_objects"
+    __table_args__ = (
+        UniqueConstraint("namespace_id", "name", name="uq_catalog_objects_namespace_name"),
+        Index("ix_catalog_objects_listing", "namespace_id", "kind", "name"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    warehouse_id: Mapped[str] = mapped_column(
+        ForeignKey("warehouses.id", ondelete="RESTRICT"), index=True
+    )
+    namespace_id: Mapped[str] = mapped_column(ForeignKey("namespaces.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8))
+    metadata_location: Mapped[str] = mapped_column(Text)
+    metadata_json: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_records"
+
+    key: Mapped[str] = mapped_column(String(36), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class MetricsReport(Base):
+    __tablename__ = "metrics_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    warehouse_id: Mapped[str] = mapped_column(String(36), index=True)
+    namespace: Mapped[str] = mapped_column(Text)
+    table_name: Mapped[str] = mapped_column(String(255))
+    report_type: Mapped[str] = mapped_column(String(32))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,77 @@
+"""Plain records the store hands to the service: no SQLAlchemy beyond this package's edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+ObjectKind = Literal["table", "view"]
+
+
+@dataclass(frozen=True)
+class WarehouseRecord:
+    id: str
+    name: str
+    location: str
+    storage: dict[str, Any]
+    properties: dict[str, str]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class NamespaceRecord:
+    id: str
+    warehouse_id: str
+    levels: tuple[str, ...]
+    properties: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    """A table or a view: where its current metadata lives, and the version the CAS checks."""
+
+    id: str
+    warehouse_id: str
+    namespace: tuple[str, ...]
+    name: str
+    kind: ObjectKind
+    metadata_location: str
+    metadata_json: str
+    version: int
+
+
+@dataclass(frozen=True)
+class PointerSwap:
+    """One compare-and-swap: move `object_id` from `expected_version` to a new metadata file."""
+
+    object_id: str
+    expected_version: int
+    metadata_location: str
+    metadata_json: str
+
+
+@dataclass(frozen=True)
+class IdempotencyTicket:
+    """A client's Idempotency-Key, with what identifies the request it was sent with."""
+
+    key: str
+    fingerprint: str
+    status_code: int
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    fingerprint: str
+    status_code: int
+    body: bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Page:
+    """A slice of a listing, ordered by name; `next_after` resumes after its last item."""
+
+    names: list[str]
+    next_after: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,442 @@
+"""The SQL implementation of the catalog store: short transactions, one compare-and-swap.
+
+The service composes the primitives below inside `read()` or `write()` units of work. Every
+write that decides a commit is a single `UPDATE ... WHERE version = expected`; its row count
+is the whole concurrency story, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Engine, and_, delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalog.exceptions import (
+    AlreadyExists,
+    CommitFailed,
+    Conflict,
+    IdempotencyKeyTaken,
+    NamespaceNotEmpty,
+    NoSuchNamespace,
+    PointerMoved,
+)
+from catalog.store.database import WRITE_OPTIONS
+from catalog.store.models import (
+    CatalogObject,
+    IdempotencyRecord,
+    MetricsReport,
+    Namespace,
+    Warehouse,
+    utcnow,
+)
+from catalog.store.records import (
+    IdempotencyTicket,
+    NamespaceRecord,
+    ObjectKind,
+    ObjectRecord,
+    PointerSwap,
+    StoredResponse,
+    WarehouseRecord,
+)
+
+SEPARATOR = "\x1f"
+
+
+def join_levels(levels: Sequence[str]) -> str:
+    return SEPARATOR.join(levels)
+
+
+def split_levels(name: str) -> tuple[str, ...]:
+    return tuple(name.split(SEPARATOR)) if name else ()
+
+
+def _violation(error: IntegrityError) -> Literal["unique", "foreign_key", "other"]:
+    code = getattr(error.orig, "sqlstate", None)
+    text = str(error.orig).upper()
+    if code == "23505" or "UNIQUE" in text:
+        return "unique"
+    if code == "23503" or "FOREIGN KEY" in text:
+        return "foreign_key"
+    return "other"
+
+
+def _warehouse(row: Warehouse) -> WarehouseRecord:
+    return WarehouseRecord(
+        id=row.id,
+        name=row.name,
+        location=row.location,
+        storage=dict(row.storage),
+        properties=dict(row.properties),
+        created_at=row.created_at,
+    )
+
+
+class SqlTransaction:
+    """One unit of work against the store."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    # warehouses -------------------------------------------------------------------------
+    def warehouse_by_name(self, name: str) -> WarehouseRecord | None:
+        row = self._session.scalar(select(Warehouse).where(Warehouse.name == name))
+        return _warehouse(row) if row else None
+
+    def list_warehouses(self) -> list[WarehouseRecord]:
+        rows = self._session.scalars(select(Warehouse).order_by(Warehouse.name))
+        return [_warehouse(row) for row in rows]
+
+    def insert_warehouse(
+        self, name: str, location: str, storage: dict[str, Any], properties: dict[str, str]
+    ) -> WarehouseRecord:
+        row = Warehouse(
+            id=str(uuid.uuid4()),
+            name=name,
+            location=location,
+            storage=storage,
+            properties=properties,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        self._session.add(row)
+        try:
+            self._session.flush()
+        except IntegrityError as error:
+            raise AlreadyExists(f"Warehouse already exists: {name}") from error
+        return _warehouse(row)
+
+    def delete_warehouse(self, warehouse_id: str) -> None:
+        in_use = self._session.scalar(
+            select(exists().where(Namespace.warehouse_id == warehouse_id))
+        )
+        if in_use:
+            raise Conflict("Warehouse is not empty: drop its namespaces first")
+        self._session.execute(delete(Warehouse).where(Warehouse.id == warehouse_id))
+
+    # namespaces -------------------------------------------------------------------------
+    def namespace(self, warehouse_id: str, levels: Sequence[str]) -> NamespaceRecord | None:
+        row = self._session.execute(
+            select(Namespace.id, Namespace.properties).where(
+                Namespace.warehouse_id == warehouse_id, Namespace.name == join_levels(levels)
+            )
+        ).first()
+        if row is None:
+            return None
+        return NamespaceRecord(
+            id=row.id, warehouse_id=warehouse_id, levels=tuple(levels), properties=row.properties
+        )
+
+    def list_namespaces(
+        self, warehouse_id: str, parent: Sequence[str], after: str | None, limit: int | None
+    ) -> list[tuple[str, ...]]:
+        query = (
+            select(Namespace.name)
+            .where(Namespace.warehouse_id == warehouse_id, Namespace.parent == join_levels(parent))
+            .order_by(Namespace.name)
+        )
+        if after is not None:
+            query = query.where(Namespace.name > after)
+        if limit is not None:
+            query = query.limit(limit)
+        return [split_levels(name) for name in self._session.scalars(query)]
+
+    def insert_namespace(
+        self,
+        warehouse_id: str,
+        levels: Sequence[str],
+        properties: dict[str, str],
+        parent_id: str | None,
+    ) -> NamespaceRecord:
+        namespace_id = str(uuid.uuid4())
+        try:
+            self._session.execute(
+                insert(Namespace).values(
+                    id=namespace_id,
+                    warehouse_id=warehouse_id,
+                    name=join_levels(levels),
+                    parent=join_levels(levels[:-1]),
+                    parent_id=parent_id,
+                    properties=properties,
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+        except IntegrityError as error:
+            if _violation(error) == "unique":
+                raise AlreadyExists(f"Namespace already exists: {'.'.join(levels)}") from error
+            raise NoSuchNamespace(
+                f"Parent namespace does not exist: {'.'.join(levels[:-1])}"
+            ) from error
+        return NamespaceRecord(namespace_id, warehouse_id, tuple(levels), properties)
+
+    def delete_namespace(self, namespace: NamespaceRecord) -> None:
+        has_children = self._session.scalar(
+            select(
+                exists().where(Namespace.parent_id == namespace.id)
+                | exists().where(CatalogObject.namespace_id == namespace.id)
+            )
+        )
+        if has_children:
+            raise NamespaceNotEmpty(
+                f"Namespace is not empty: {'.'.join(namespace.levels)} still holds tables, "
+                "views or namespaces"
+            )
+        try:
+            self._session.execute(delete(Namespace).where(Namespace.id == namespace.id))
+        except IntegrityError as error:
+            raise NamespaceNotEmpty(
+                f"Namespace is not empty: {'.'.join(namespace.levels)}"
+            ) from error
+
+    def set_namespace_properties(self, namespace_id: str, properties: dict[str, str]) -> None:
+        self._session.execute(
+            update(Namespace)
+            .where(Namespace.id == namespace_id)
+            .values(properties=properties, updated_at=utcnow())
+        )
+
+    def lock_namespace(self, namespace_id: str) -> dict[str, str] | None:
+        """Read a namespace's properties, holding its row until the transaction ends."""
+        query = select(Namespace.properties).where(Namespace.id == namespace_id)
+        if self._session.bind is not None and self._session.bind.dialect.name != "sqlite":
+            query = query.with_for_update()
+        return self._session.scalar(query)
+
+    # tables and views -------------------------------------------------------------------
+    def object(self, warehouse_id: str, namespace: Sequence[str], name: str) -> ObjectRecord | None:
+        row = self._session.execute(
+            select(
+                CatalogObject.id,
+                CatalogObject.kind,
+                CatalogObject.metadata_location,
+                CatalogObject.metadata_json,
+                CatalogObject.version,
+            )
+            .join(Namespace, Namespace.id == CatalogObject.namespace_id)
+            .where(
+                Namespace.warehouse_id == warehouse_id,
+                Namespace.name == join_levels(namespace),
+                CatalogObject.name == name,
+            )
+        ).first()
+        if row is None:
+            return None
+        return ObjectRecord(
+            id=row.id,
+            warehouse_id=warehouse_id,
+            namespace=tuple(namespace),
+            name=name,
+            kind=row.kind,
+            metadata_location=row.metadata_location,
+            metadata_json=row.metadata_json,
+            version=row.version,
+        )
+
+    def object_locations(self, warehouse_id: str) -> list[tuple[str, str]]:
+        """Every (object id, metadata location) in a warehouse, for overlap checks."""
+        rows = self._session.execute(
+            select(CatalogObject.id, CatalogObject.metadata_location).where(
+                CatalogObject.warehouse_id == warehouse_id
+            )
+        )
+        return [(row.id, row.metadata_location) for row in rows]
+
+    def list_objects(
+        self, namespace_id: str, kind: ObjectKind, after: str | None, limit: int | None
+    ) -> list[str]:
+        query = (
+            select(CatalogObject.name)
+            .where(CatalogObject.namespace_id == namespace_id, CatalogObject.kind == kind)
+            .order_by(CatalogObject.name)
+        )
+        if after is not None:
+            query = query.where(CatalogObject.name > after)
+        if limit is not None:
+            query = query.limit(limit)
+        return list(self._session.scalars(query))
+
+    def insert_object(
+        self,
+        namespace: NamespaceRecord,
+        name: str,
+        kind: ObjectKind,
+        metadata_location: str,
+        metadata_json: str,
+    ) -> ObjectRecord:
+        object_id = str(uuid.uuid4())
+        try:
+            self._session.execute(
+                insert(CatalogObject).values(
+                    id=object_id,
+                    warehouse_id=namespace.warehouse_id,
+                    namespace_id=namespace.id,
+                    name=name,
+                    kind=kind,
+                    metadata_location=metadata_location,
+                    metadata_json=metadata_json,
+                    version=1,
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+        except IntegrityError as error:
+            if _violation(error) == "unique":
+                existing = self.object(namespace.warehouse_id, namespace.levels, name)
+                what = existing.kind.capitalize() if existing else "Table or view"
+                raise AlreadyExists(
+                    f"{what} with same name already exists: {'.'.join((*namespace.levels, name))}"
+                ) from error
+            raise NoSuchNamespace(
+                f"Namespace does not exist: {'.'.join(namespace.levels)}"
+            ) from error
+        return ObjectRecord(
+            object_id,
+            namespace.warehouse_id,
+            namespace.levels,
+            name,
+            kind,
+            metadata_location,
+            metadata_json,
+            1,
+        )
+
+    def swap(self, swaps: Sequence[PointerSwap]) -> None:
+        """The compare-and-swap: every pointer moves, or the transaction fails as a whole."""
+        now = utcnow()
+        for swap in swaps:
+            result = self._session.execute(
+                update(CatalogObject)
+                .where(
+                    and_(
+                        CatalogObject.id == swap.object_id,
+                        CatalogObject.version == swap.expected_version,
+                    )
+                )
+                .values(
+                    metadata_location=swap.metadata_location,
+                    metadata_json=swap.metadata_json,
+                    version=CatalogObject.version + 1,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise PointerMoved(
+                    "Commit failed: the metadata changed concurrently; refresh and retry"
+                )
+
+    def delete_object(self, record: ObjectRecord) -> bool:
+        result = self._session.execute(
+            delete(CatalogObject).where(
+                CatalogObject.id == record.id, CatalogObject.kind == record.kind
+            )
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def move_object(self, record: ObjectRecord, namespace: NamespaceRecord, name: str) -> None:
+        try:
+            result = self._session.execute(
+                update(CatalogObject)
+                .where(CatalogObject.id == record.id)
+                .values(namespace_id=namespace.id, name=name, updated_at=utcnow())
+            )
+        except IntegrityError as error:
+            if _violation(error) == "unique":
+                raise AlreadyExists(
+                    f"Table or view with same name already exists: "
+                    f"{'.'.join((*namespace.levels, name))}"
+                ) from error
+            raise NoSuchNamespace(
+                f"Namespace does not exist: {'.'.join(namespace.levels)}"
+            ) from error
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise CommitFailed("The object was changed concurrently; retry the rename")
+
+    # idempotency and metrics ------------------------------------------------------------
+    def stored_response(self, key: str, not_before: datetime) -> StoredResponse | None:
+        row = self._session.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.key == key, IdempotencyRecord.created_at >= not_before
+            )
+        )
+        if row is None:
+            return None
+        return StoredResponse(row.fingerprint, row.status_code, bytes(row.body), row.created_at)
+
+    def save_response(self, ticket: IdempotencyTicket, body: bytes) -> None:
+        try:
+            with self._session.begin_nested():
+                self._session.execute(
+                    insert(IdempotencyRecord).values(
+                        key=ticket.key,
+                        fingerprint=ticket.fingerprint,
+                        status_code=ticket.status_code,
+                        body=body,
+                        created_at=utcnow(),
+                    )
+                )
+        except IntegrityError as error:
+            raise IdempotencyKeyTaken(ticket.key) from error
+
+    def forget_responses_before(self, cutoff: datetime) -> int:
+        result = self._session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def insert_metrics(
+        self,
+        warehouse_id: str,
+        namespace: Sequence[str],
+        table: str,
+        report_type: str,
+        report: dict[str, Any],
+    ) -> None:
+        self._session.execute(
+            insert(MetricsReport).values(
+                warehouse_id=warehouse_id,
+                namespace=join_levels(namespace),
+                table_name=table,
+                report_type=report_type,
+                report=report,
+                received_at=utcnow(),
+            )
+        )
+
+    def count_metrics(self, warehouse_id: str) -> int:
+        return int(
+            self._session.scalar(
+                select(func.count()).where(MetricsReport.warehouse_id == warehouse_id)
+            )
+            or 0
+        )
+
+
+class SqlCatalogStore:
+    """Hands out units of work; reads never take the write lock."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._reader = sessionmaker(engine, expire_on_commit=False)
+        self._writer = sessionmaker(
+            engine.execution_options(**WRITE_OPTIONS), expire_on_commit=False
+        )
+
+    @contextmanager
+    def read(self) -> Iterator[SqlTransaction]:
+        with self._reader() as session, session.begin():
+            yield SqlTransaction(session)
+
+    @contextmanager
+    def write(self) -> Iterator[SqlTransaction]:
+        with self._writer() as session, session.begin():
+            yield SqlTransaction(session)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Object-store access for the catalog, and the embedded S3-compatible endpoint."""
