@@ -7,9 +7,9 @@ field is a 400 rather than a silently ignored wish.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, model_validator
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table.sorting import SortOrder
@@ -24,6 +24,19 @@ Properties = dict[str, str]
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _malformed_input_is_invalid(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Self]
+    ) -> Self:
+        """pyiceberg's validators assume well-shaped JSON: given a list where they expect an
+        object they raise TypeError, KeyError or AttributeError, which pydantic lets through as a
+        500. Whatever a request body's validation raises is the client's error: a 400."""
+        try:
+            return handler(data)
+        except (TypeError, AttributeError, LookupError) as error:
+            raise ValueError(f"{type(error).__name__}: {error}") from error
 
 
 class Response(BaseModel):

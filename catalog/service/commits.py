@@ -100,16 +100,16 @@ class Committer:
             raise NoSuchTable(f"Table does not exist: {identifier}")
         base = parse_table_metadata(current.metadata_json) if current else None
         check_requirements(requirements, base)
-        if current is not None and not change.request.updates:
-            return PreparedCommit(
-                change, namespace, current, current.metadata_location, current.metadata_json, False
-            )
-        metadata, text = apply_table_updates(
+        metadata, text, changed = apply_table_updates(
             base,
             current.metadata_json if current else None,
             change.request.updates,
             current.metadata_location if current else None,
         )
+        if current is not None and not changed:
+            return PreparedCommit(
+                change, namespace, current, current.metadata_location, current.metadata_json, False
+            )
         version = metadata_version(current.metadata_location) + 1 if current else 0
         location = table_metadata_file(metadata.location, dict(metadata.properties), version)
         return PreparedCommit(change, namespace, current, location, text, True)

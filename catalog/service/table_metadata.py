@@ -16,10 +16,33 @@ from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.exceptions import ValidationError as IcebergValidationError
 from pyiceberg.schema import Schema
 from pyiceberg.table.metadata import TableMetadata, TableMetadataUtil, TableMetadataV1
-from pyiceberg.table.update import AssertCreate, TableRequirement, update_table_metadata
+from pyiceberg.table.update import (
+    AssertCreate,
+    AssignUUIDUpdate,
+    TableRequirement,
+    update_table_metadata,
+)
+from pyiceberg.typedef import IcebergBaseModel
 
 from catalog.exceptions import CommitFailed, ValidationFailed
 from catalog.service.extra_updates import ExtraUpdate, apply_extra_updates
+
+
+def metadata_document(metadata: TableMetadata) -> dict[str, Any]:
+    """The JSON form of any format version.
+
+    pyiceberg refuses to serialize v3 because its data writers do not support v3 yet; the
+    metadata model itself is complete, and a catalog only stores and serves it. Engines that
+    write v3 (Spark, Java) need `next-row-id`, which starts at 0.
+    """
+    document: dict[str, Any] = orjson.loads(IcebergBaseModel.model_dump_json(metadata))
+    if document.get("format-version", 1) >= 3:
+        document.setdefault("next-row-id", 0)
+    return document
+
+
+def metadata_to_json(metadata: TableMetadata) -> str:
+    return orjson.dumps(metadata_document(metadata)).decode("utf-8")
 
 
 def parse_table_metadata(text: str) -> TableMetadata:
@@ -58,8 +81,15 @@ def apply_table_updates(
     base_json: str | None,
     updates: Sequence[Any],
     base_location: str | None,
-) -> tuple[TableMetadata, str]:
-    """Return the new metadata and its JSON text; `base` None builds a table from nothing."""
+) -> tuple[TableMetadata, str, bool]:
+    """The new metadata, its JSON text, and whether anything changed at all.
+
+    `base` None builds a table from nothing (a staged create).
+    """
+    if base is not None:
+        for update in updates:
+            if isinstance(update, AssignUUIDUpdate) and update.uuid != base.table_uuid:
+                raise ValidationFailed("Cannot reassign the UUID of an existing table")
     extras: list[ExtraUpdate] = [u for u in updates if isinstance(u, ExtraUpdate)]
     regular = tuple(u for u in updates if not isinstance(u, ExtraUpdate))
     try:
@@ -69,7 +99,7 @@ def apply_table_updates(
             enforce_validation=base is None,
             metadata_location=base_location,
         )
-        document: dict[str, Any] = orjson.loads(metadata.model_dump_json())
+        document = metadata_document(metadata)
     except CommitFailedException as error:
         raise CommitFailed(str(error)) from error
     except (
@@ -87,5 +117,6 @@ def apply_table_updates(
         for key, value in previous.items():
             if key not in known and key not in document:
                 document[key] = value
-    apply_extra_updates(document, extras)
-    return metadata, orjson.dumps(document).decode("utf-8")
+    extras_changed = apply_extra_updates(document, extras)
+    changed = base is None or extras_changed or metadata != base
+    return metadata, orjson.dumps(document).decode("utf-8"), changed

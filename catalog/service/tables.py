@@ -45,7 +45,7 @@ from catalog.service.rendering import (
     load_result,
     only_referenced_snapshots,
 )
-from catalog.service.table_metadata import parse_table_metadata
+from catalog.service.table_metadata import metadata_to_json, parse_table_metadata
 from catalog.store.records import IdempotencyTicket, ObjectKind, ObjectRecord, PointerSwap
 from storage.io import ObjectMissing
 
@@ -174,7 +174,7 @@ class TableService:
             )
         except (ValueError, KeyError, NotImplementedError) as error:
             raise ValidationFailed(f"Invalid table definition: {error}") from error
-        text = metadata.model_dump_json()
+        text = metadata_to_json(metadata)
         if request.stage_create:
             return load_result(None, text, self._config())
         metadata_location = table_metadata_file(location, dict(metadata.properties), 0)
@@ -295,7 +295,7 @@ class TableService:
             raise ValidationFailed(f"Metadata file is not UTF-8 JSON: {location}") from error
         metadata = parse_table_metadata(text)
         require_within(metadata.location, found.location, "table location")
-        text = metadata.model_dump_json()
+        text = metadata_to_json(metadata)
         with self._context.store.write() as tx:
             ns = require_namespace(tx, found.id, namespace)
             existing = tx.object(found.id, namespace, name)
