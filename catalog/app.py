@@ -9,9 +9,12 @@ from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
 from catalog import __version__
-from catalog.api import config, health, namespaces, tables, transactions, views
+from catalog.api import admin, config, health, namespaces, oauth, tables, transactions, views
 from catalog.api.errors import install_error_handlers
 from catalog.api.middleware import RequestContextMiddleware
+from catalog.api.security import Authenticator
+from catalog.auth.access_tokens import AccessTokenIssuer, load_or_create_signing_key
+from catalog.auth.oidc import OidcVerifier, parse_role_map
 from catalog.service.catalog import CatalogService
 from catalog.service.context import Limits, ProfileResolver, ServiceContext, StorageResolver
 from catalog.settings import Settings
@@ -37,6 +40,21 @@ def build_catalog(
     return CatalogService(context)
 
 
+def build_authenticator(settings: Settings, catalog: CatalogService) -> Authenticator:
+    key = load_or_create_signing_key(settings.data_dir, settings.jwt_signing_key)
+    issuer = AccessTokenIssuer(key, int(settings.access_token_lifetime.total_seconds()))
+    oidc = None
+    if settings.oidc_issuer:
+        oidc = OidcVerifier(
+            settings.oidc_issuer,
+            settings.oidc_audience,
+            settings.oidc_role_claim,
+            parse_role_map(settings.oidc_roles),
+            settings.oidc_leeway_seconds,
+        )
+    return Authenticator(catalog.tokens, issuer, oidc, settings.auth_enabled)
+
+
 def create_app(settings: Settings, catalog: CatalogService | None = None) -> FastAPI:
     catalog = catalog or build_catalog(settings)
 
@@ -55,8 +73,11 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.engine = catalog.context.store.engine  # type: ignore[attr-defined]
+    app.state.authenticator = build_authenticator(settings, catalog)
     routers = (
         health.router,
+        oauth.router,
+        admin.router,
         config.router,
         namespaces.router,
         tables.router,

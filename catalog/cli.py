@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +31,9 @@ app = typer.Typer(
 )
 warehouse_app = typer.Typer(help="Create, list and delete warehouses.", no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
+token_app = typer.Typer(help="Create, list, rotate and revoke API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+ADMIN_TOKEN_FILE = "admin.token"
 console = Console()
 log = logging.getLogger("icefloe.cli")
 
@@ -58,6 +63,7 @@ def _fail(message: str) -> typer.Exit:
 
 def print_connection_help(settings: Settings, warehouse: str) -> None:
     uri = settings.base_url
+    token_file = (settings.data_dir / ADMIN_TOKEN_FILE).resolve() if settings.auth_enabled else None
     console.print(
         Panel.fit(
             f"[bold]icefloe[/bold] is serving the Iceberg REST catalog at [cyan]{uri}[/cyan]\n"
@@ -66,9 +72,9 @@ def print_connection_help(settings: Settings, warehouse: str) -> None:
         )
     )
     for title, code in (
-        ("PyIceberg", pyiceberg_snippet(uri, warehouse)),
-        ("DuckDB", duckdb_snippet(uri, warehouse)),
-        ("Spark", spark_snippet(uri, warehouse)),
+        ("PyIceberg", pyiceberg_snippet(uri, warehouse, token_file)),
+        ("DuckDB", duckdb_snippet(uri, warehouse, token_file)),
+        ("Spark", spark_snippet(uri, warehouse, token_file)),
     ):
         console.print(f"\n[bold]{title}[/bold]")
         console.print(code, soft_wrap=True, highlight=False, markup=False)
@@ -84,6 +90,26 @@ def ensure_default_warehouse(catalog: CatalogService, settings: Settings) -> str
     return settings.default_warehouse
 
 
+def ensure_admin_token(catalog: CatalogService, settings: Settings) -> None:
+    """On first start, an admin token: printed once, kept in the data dir with mode 0600."""
+    path = settings.data_dir / ADMIN_TOKEN_FILE
+    if catalog.tokens.list():
+        if path.exists():
+            console.print(f"Admin token: in {path.resolve()}")
+        return
+    issued = catalog.tokens.create("bootstrap admin", "admin")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(issued.bearer + "\n")
+    console.print(
+        Panel.fit(
+            f"Created an admin token (shown once, also saved to {path.resolve()}):\n"
+            f"[bold]{issued.bearer}[/bold]",
+            border_style="yellow",
+        )
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
@@ -94,8 +120,13 @@ def serve(
         str | None, typer.Option(help="URL clients use, when behind a proxy.", show_default=False)
     ] = None,
     log_format: Annotated[str | None, typer.Option(help="console or json.")] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option("--no-auth", help="Let every caller in as an admin. Never in production."),
+    ] = False,
 ) -> None:
-    """Run the catalog (creating the database and a default warehouse on first start)."""
+    """Run the catalog (creating the database, a default warehouse and an admin token on first
+    start)."""
     settings = load_settings(
         host=host,
         port=port,
@@ -103,13 +134,22 @@ def serve(
         database_url=database_url,
         public_url=public_url,
         log_format=log_format,
+        auth_enabled=False if no_auth else None,
     )
     configure_logging(settings.log_level, settings.log_format)
     try:
         catalog = build_catalog(settings)
         warehouse = ensure_default_warehouse(catalog, settings)
+        if settings.auth_enabled:
+            ensure_admin_token(catalog, settings)
     except CatalogError as error:
         raise _fail(error.message) from error
+    if not settings.auth_enabled:
+        log.warning("event=auth_disabled detail=every_caller_is_an_admin")
+        console.print(
+            "[bold red]AUTHENTICATION IS OFF (--no-auth): anyone who can reach this port is an "
+            "admin.[/bold red]"
+        )
     print_connection_help(settings, warehouse)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -199,6 +239,113 @@ def warehouse_delete(name: str, data_dir: DataDir = None, database_url: Database
     except CatalogError as error:
         raise _fail(error.message) from error
     console.print(f"Deleted warehouse [bold]{name}[/bold]")
+
+
+def _parse_duration(text: str) -> timedelta:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise typer.BadParameter("use a number and a unit: 30m, 12h, 90d")
+    return timedelta(seconds=int(text[:-1]) * units[text[-1]])
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="What the token is for.")],
+    permission: Annotated[str, typer.Option(help="admin, read-write or read-only.")] = "read-only",
+    warehouse: Annotated[
+        list[str] | None, typer.Option("--warehouse", "-w", help="Warehouse(s) it may use.")
+    ] = None,
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="Narrow to a namespace (dotted), and below."),
+    ] = None,
+    expires_in: Annotated[
+        str | None, typer.Option(help="Lifetime, e.g. 12h or 90d; default: no expiry.")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a token; its secret is shown once."""
+    catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        issued = catalog.tokens.create(
+            name,
+            permission,
+            warehouse,
+            [n.split(".") for n in namespace or []],
+            _parse_duration(expires_in) if expires_in else None,
+        )
+    except CatalogError as error:
+        raise _fail(error.message) from error
+    console.print(f"Created token [bold]{issued.record.id}[/bold] ({issued.record.permission}).")
+    console.print("Its secret is shown once; keep it safe:")
+    console.print(issued.bearer, soft_wrap=True, highlight=False, markup=False)
+
+
+@token_app.command("list")
+def token_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List tokens (never their secrets)."""
+    catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    table = Table("id", "name", "permission", "warehouses", "namespaces", "expires", "state")
+    now = datetime.now(UTC)
+    for token in catalog.tokens.list():
+        state = "revoked" if token.revoked_at else "active"
+        if state == "active" and token.expires_at and token.expires_at <= now:
+            state = "expired"
+        table.add_row(
+            token.id,
+            token.name,
+            token.permission,
+            ", ".join(token.warehouses or ["all"]),
+            ", ".join(".".join(n) for n in token.namespaces or []) or "all",
+            token.expires_at.strftime("%Y-%m-%d %H:%M") if token.expires_at else "never",
+            state,
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Revoke a token; it stops working on its next request."""
+    catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        catalog.tokens.revoke(token_id)
+    except CatalogError as error:
+        raise _fail(error.message) from error
+    console.print(f"Revoked token [bold]{token_id}[/bold].")
+
+
+@token_app.command("rotate")
+def token_rotate(token_id: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Give a token a new secret; the old one stops working at once."""
+    catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        issued = catalog.tokens.rotate(token_id)
+    except CatalogError as error:
+        raise _fail(error.message) from error
+    console.print(f"New secret for token [bold]{token_id}[/bold] (shown once):")
+    console.print(issued.bearer, soft_wrap=True, highlight=False, markup=False)
+
+
+@app.command()
+def audit(
+    limit: Annotated[int, typer.Option(help="How many events, newest first.")] = 50,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Show the audit log: every write and admin action, newest first."""
+    catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    table = Table("time", "principal", "operation", "target", "status", "request id")
+    for event in catalog.audit.list(limit):
+        table.add_row(
+            event.at.strftime("%Y-%m-%d %H:%M:%S"),
+            event.principal,
+            event.operation,
+            event.target,
+            str(event.status),
+            event.request_id,
+        )
+    console.print(table)
 
 
 def main() -> None:

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 
-def pyiceberg_snippet(uri: str, warehouse: str) -> str:
+
+def pyiceberg_snippet(uri: str, warehouse: str, token_file: Path | None) -> str:
+    token = f', token=open("{token_file}").read().strip()' if token_file else ""
     return f"""from pyiceberg.catalog.rest import RestCatalog
 
-catalog = RestCatalog("icefloe", uri="{uri}", warehouse="{warehouse}")
+catalog = RestCatalog("icefloe", uri="{uri}", warehouse="{warehouse}"{token})
 catalog.create_namespace_if_not_exists("demo")"""
 
 
-def duckdb_snippet(uri: str, warehouse: str) -> str:
-    return f"""INSTALL iceberg; LOAD iceberg;
+def duckdb_snippet(uri: str, warehouse: str, token_file: Path | None) -> str:
+    if token_file is None:
+        return f"""INSTALL iceberg; LOAD iceberg;
 ATTACH '{warehouse}' AS icefloe (TYPE ICEBERG, ENDPOINT '{uri}', AUTHORIZATION_TYPE 'none');
+SHOW ALL TABLES;"""
+    return f"""INSTALL iceberg; LOAD iceberg;
+CREATE SECRET icefloe_token (TYPE ICEBERG, TOKEN '<the token in {token_file}>');
+ATTACH '{warehouse}' AS icefloe (TYPE ICEBERG, ENDPOINT '{uri}', SECRET icefloe_token);
 SHOW ALL TABLES;"""
 
 
-def spark_snippet(uri: str, warehouse: str) -> str:
+def spark_snippet(uri: str, warehouse: str, token_file: Path | None) -> str:
+    token = (
+        f" \\\n  --conf spark.sql.catalog.icefloe.token=$(cat {token_file})" if token_file else ""
+    )
     return f"""pyspark \\
   --conf spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions \\
   --conf spark.sql.catalog.icefloe=org.apache.iceberg.spark.SparkCatalog \\
   --conf spark.sql.catalog.icefloe.type=rest \\
   --conf spark.sql.catalog.icefloe.uri={uri} \\
-  --conf spark.sql.catalog.icefloe.warehouse={warehouse}"""
+  --conf spark.sql.catalog.icefloe.warehouse={warehouse}{token}"""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, model_validator
+from pydantic import ValidationError as PydanticValidationError
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table.sorting import SortOrder
@@ -31,11 +32,14 @@ class Request(BaseModel):
         cls, data: Any, handler: ModelWrapValidatorHandler[Self]
     ) -> Self:
         """pyiceberg's validators assume well-shaped JSON: given a list where they expect an
-        object they raise TypeError, KeyError or AttributeError, which pydantic lets through as a
-        500. Whatever a request body's validation raises is the client's error: a 400."""
+        object, or `decimal(2000, 1)`, they raise TypeError, KeyError, AttributeError or their
+        own ValidationError, which pydantic lets through as a 500. Whatever validating a request
+        body raises is the client's error: a 400."""
         try:
             return handler(data)
-        except (TypeError, AttributeError, LookupError) as error:
+        except PydanticValidationError:
+            raise
+        except Exception as error:
             raise ValueError(f"{type(error).__name__}: {error}") from error
 
 

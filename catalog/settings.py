@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +31,22 @@ class Settings(BaseSettings):
     commit_retries: int = Field(
         default=8, description="Server-side retries when the pointer moved but requirements hold."
     )
+    auth_enabled: bool = Field(
+        default=True, description="Off only with `serve --no-auth`: every caller is an admin."
+    )
+    jwt_signing_key: str | None = Field(
+        default=None, description="HS256 key for OAuth2 access tokens; default: generated."
+    )
+    access_token_lifetime: timedelta = timedelta(hours=1)
+    oidc_issuer: str | None = Field(default=None, description="Accept JWTs from this issuer.")
+    oidc_audience: str = "icefloe"
+    oidc_role_claim: str = "roles"
+    oidc_roles: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='Role -> grant, e.g. {"analysts": {"permission": "read-only", '
+        '"warehouses": ["default"]}}.',
+    )
+    oidc_leeway_seconds: int = 60
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
 

@@ -48,12 +48,18 @@ def catalog_server(
 
 @pytest.fixture
 def catalog(catalog_server: CatalogServer) -> RestCatalog:
-    return RestCatalog("icefloe", uri=catalog_server.url, warehouse="default")
+    return RestCatalog(
+        "icefloe", uri=catalog_server.url, warehouse="default", token=catalog_server.token
+    )
 
 
 @pytest.fixture
 def http(catalog_server: CatalogServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{catalog_server.url}/v1/default", timeout=30) as client:
+    with httpx.Client(
+        base_url=f"{catalog_server.url}/v1/default",
+        headers=catalog_server.auth_headers,
+        timeout=30,
+    ) as client:
         yield client
 
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from catalog.api.deps import CatalogDep
 from catalog.api.responses import errors, json_bytes
+from catalog.api.security import Authorized, authorize
+from catalog.exceptions import Forbidden
 from catalog.protocol import CatalogConfig
 from catalog.service.rendering import dumps
 
-router = APIRouter(tags=["Configuration API"])
+router = APIRouter(tags=["Configuration API"], dependencies=[Depends(authorize)])
 
 
 def iso_duration(seconds: int) -> str:
@@ -44,12 +46,15 @@ def supported_endpoints(routers: Sequence[APIRouter]) -> list[str]:
 async def get_config(
     request: Request,
     catalog: CatalogDep,
+    principal: Authorized,
     warehouse: Annotated[str | None, Query(description="Warehouse name.")] = None,
 ) -> Response:
     settings = request.app.state.settings
     found = await run_in_threadpool(
         catalog.warehouses.resolve, warehouse, settings.default_warehouse
     )
+    if not principal.may_enter_warehouse(found.name):
+        raise Forbidden(f"No access to warehouse {found.name}")
     lifetime = int(catalog.context.limits.idempotency_lifetime.total_seconds())
     body = {
         "defaults": {},

@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog.api.errors import error_body
@@ -60,6 +61,7 @@ class RequestContextMiddleware:
             await _reject(send, request_id, self.max_body_bytes)
         finally:
             _log(scope, status, started, request_id)
+            await _audit(scope, status, request_id)
 
 
 class _BodyTooLarge(Exception):
@@ -83,6 +85,21 @@ async def _reject(send: Send, request_id: str, limit: int) -> None:
     ]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _audit(scope: Scope, status: int, request_id: str) -> None:
+    """Writes and admin actions, once their outcome is known (set by `authorize`)."""
+    pending = scope.get("state", {}).get("audit")
+    if pending is None:
+        return
+    principal, operation, target = pending
+    catalog = scope["app"].state.catalog
+    try:
+        await run_in_threadpool(
+            catalog.audit.record, principal, operation, target, request_id, status
+        )
+    except Exception:
+        log.exception("event=audit_write_failed operation=%s request_id=%s", operation, request_id)
 
 
 def _log(scope: Scope, status: int, started: float, request_id: str) -> None:

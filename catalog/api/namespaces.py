@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from catalog.api.deps import CatalogDep, Idempotency, NamespacePath, Prefix
 from catalog.api.responses import errors, json_bytes, no_content
+from catalog.api.security import Authorized, authorize
 from catalog.protocol import (
     CreateNamespaceRequest,
     CreateNamespaceResponse,
@@ -20,7 +21,9 @@ from catalog.protocol import (
 )
 from catalog.service.identifiers import check_namespace
 
-router = APIRouter(prefix="/v1/{prefix}/namespaces", tags=["Catalog API"])
+router = APIRouter(
+    prefix="/v1/{prefix}/namespaces", tags=["Catalog API"], dependencies=[Depends(authorize)]
+)
 
 PageToken = Annotated[str | None, Query(alias="pageToken")]
 PageSize = Annotated[int | None, Query(alias="pageSize")]
@@ -35,6 +38,7 @@ PageSize = Annotated[int | None, Query(alias="pageSize")]
 async def list_namespaces(
     prefix: Prefix,
     catalog: CatalogDep,
+    principal: Authorized,
     parent: Annotated[str | None, Query(description="Levels separated by %1F.")] = None,
     page_token: PageToken = None,
     page_size: PageSize = None,

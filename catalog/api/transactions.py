@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from catalog.api.deps import CatalogDep, Idempotency, Prefix
 from catalog.api.responses import errors, no_content
+from catalog.api.security import authorize
 from catalog.protocol import CommitTransactionRequest
 
-router = APIRouter(prefix="/v1/{prefix}", tags=["Catalog API"])
+router = APIRouter(prefix="/v1/{prefix}", tags=["Catalog API"], dependencies=[Depends(authorize)])
 
 
 @router.post(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from catalog.api.deps import CatalogDep, Idempotency, NamespacePath, Prefix, ViewPath
 from catalog.api.responses import errors, json_bytes, no_content
+from catalog.api.security import authorize
 from catalog.protocol import (
     CommitViewRequest,
     CreateViewRequest,
@@ -20,7 +21,7 @@ from catalog.protocol import (
 )
 from catalog.service.identifiers import check_namespace, check_object_name
 
-router = APIRouter(prefix="/v1/{prefix}", tags=["Catalog API"])
+router = APIRouter(prefix="/v1/{prefix}", tags=["Catalog API"], dependencies=[Depends(authorize)])
 VIEW = "/namespaces/{namespace}/views/{view}"
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from catalog.exceptions import IdempotencyKeyTaken
+from catalog.service.audit import AuditService
 from catalog.service.context import ServiceContext
 from catalog.service.namespaces import NamespaceService
 from catalog.service.tables import TableService
+from catalog.service.tokens import TokenService
 from catalog.service.views import ViewService
 from catalog.service.warehouses import WarehouseService
-from catalog.store.records import StoredResponse
+from catalog.store.records import IdempotencyTicket, StoredResponse
 
 
 class CatalogService:
@@ -19,6 +22,8 @@ class CatalogService:
         self.namespaces = NamespaceService(context)
         self.tables = TableService(context)
         self.views = ViewService(context)
+        self.tokens = TokenService(context)
+        self.audit = AuditService(context)
 
     def stored_response(self, key: str) -> StoredResponse | None:
         not_before = datetime.now(UTC) - self.context.limits.idempotency_lifetime
@@ -26,9 +31,6 @@ class CatalogService:
             return tx.stored_response(key, not_before)
 
     def save_error_response(self, key: str, fingerprint: str, status: int, body: bytes) -> None:
-        from catalog.exceptions import IdempotencyKeyTaken
-        from catalog.store.records import IdempotencyTicket
-
         try:
             with self.context.store.write() as tx:
                 tx.save_response(IdempotencyTicket(key, fingerprint, status), body)

@@ -25,7 +25,12 @@ from catalog.exceptions import (
 from catalog.protocol import CommitTableRequest
 from catalog.service.context import ServiceContext, finalize
 from catalog.service.identifiers import dotted
-from catalog.service.locations import metadata_version, table_metadata_file
+from catalog.service.locations import (
+    metadata_version,
+    require_metadata_path_within,
+    require_within,
+    table_metadata_file,
+)
 from catalog.service.namespaces import require_namespace
 from catalog.service.ports import CatalogTransaction
 from catalog.service.rendering import commit_result
@@ -110,6 +115,9 @@ class Committer:
             return PreparedCommit(
                 change, namespace, current, current.metadata_location, current.metadata_json, False
             )
+        if base is None or metadata.location != base.location:
+            require_within(metadata.location, warehouse.location, "table location")
+        require_metadata_path_within(metadata.properties, warehouse.location)
         version = metadata_version(current.metadata_location) + 1 if current else 0
         location = table_metadata_file(metadata.location, dict(metadata.properties), version)
         return PreparedCommit(change, namespace, current, location, text, True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from urllib.parse import unquote
 
 from catalog.exceptions import BadRequest
 
@@ -19,9 +20,14 @@ def _check_name(name: str, what: str) -> str:
         raise BadRequest(f"Invalid {what}: must be a non-empty string")
     if len(name.encode("utf-8")) > MAX_NAME_LENGTH:
         raise BadRequest(f"Invalid {what}: longer than {MAX_NAME_LENGTH} bytes")
-    if "/" in name:
-        raise BadRequest(f"Invalid {what} {name!r}: must not contain '/'")
-    if any(unicodedata.category(ch) in ("Cc", "Cs", "Cn") for ch in name):
+    # Names become path segments of table and view locations: URIs, which object stores
+    # percent-decode. Neither form may leave its segment or the warehouse.
+    decoded = unquote(name)
+    if any(ch in name for ch in "/?#") or "/" in decoded:
+        raise BadRequest(f"Invalid {what} {name!r}: must not contain '/', '?' or '#'")
+    if decoded in (".", ".."):
+        raise BadRequest(f"Invalid {what} {name!r}: '.' and '..' are not names")
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Cn") for ch in name + decoded):
         raise BadRequest(f"Invalid {what} {name!r}: must not contain control characters")
     if name != name.strip():
         raise BadRequest(f"Invalid {what} {name!r}: must not start or end with whitespace")

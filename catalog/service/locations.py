@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from pyiceberg.table.locations import load_location_provider
@@ -13,6 +13,7 @@ from catalog.exceptions import BadRequest
 
 SUPPORTED_SCHEMES = ("file", "s3", "s3a", "s3n")
 _ENCODED = re.compile(r"%[0-9a-fA-F]{2}")
+WRITE_METADATA_PATH = "write.metadata.path"
 
 
 def normalize_location(location: str, what: str = "location") -> str:
@@ -53,6 +54,13 @@ def require_within(location: str, root: str, what: str = "location") -> str:
     return normalized
 
 
+def require_metadata_path_within(properties: Mapping[str, str], root: str) -> None:
+    """`write.metadata.path` moves the metadata files this server writes: inside the warehouse."""
+    path = properties.get(WRITE_METADATA_PATH)
+    if path:
+        require_within(path, root, WRITE_METADATA_PATH)
+
+
 def default_object_location(
     warehouse_location: str,
     namespace: Sequence[str],
@@ -61,9 +69,10 @@ def default_object_location(
     object_uuid: uuid.UUID,
 ) -> str:
     """`<namespace location or warehouse/ns…>/<name>-<uuid>`: a dropped and re-created table
-    never shares files with its predecessor."""
+    never shares files with its predecessor. A namespace's `location` property is a client's
+    wish like any location in a request: it must lie inside the warehouse."""
     base = (
-        namespace_location.rstrip("/")
+        require_within(namespace_location, warehouse_location, "namespace location")
         if namespace_location
         else "/".join([warehouse_location.rstrip("/"), *namespace])
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from catalog.exceptions import BadRequest, NoSuchNamespace
 from catalog.service.context import ServiceContext, finalize
@@ -33,7 +33,9 @@ class NamespaceService:
         parent: Sequence[str],
         page_token: str | None,
         page_size: int | None,
+        visible: Callable[[tuple[str, ...]], bool] | None = None,
     ) -> bytes:
+        """One page; `visible` hides what the caller may not see (a page may come out short)."""
         limits = self._context.limits
         page = page_request(
             page_token,
@@ -47,9 +49,10 @@ class NamespaceService:
                 require_namespace(tx, found.id, parent)
             rows = tx.list_namespaces(found.id, parent, page.after, page.fetch)
         names, token = next_token([join_levels(row) for row in rows], page)
-        return dumps(
-            {"namespaces": [list(split_levels(n)) for n in names], "next-page-token": token}
-        )
+        shown = [split_levels(n) for n in names]
+        if visible is not None:
+            shown = [levels for levels in shown if visible(levels)]
+        return dumps({"namespaces": [list(levels) for levels in shown], "next-page-token": token})
 
     def create(
         self,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from catalog.exceptions import BadRequest
 
-_TOKEN_VERSION = "1:"  # noqa: S105 - a format tag, not a secret
+_TOKEN_VERSION = "1:"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
+from pyiceberg.exceptions import ValidationError as IcebergValidationError
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC
 from pyiceberg.table.metadata import new_table_metadata
 from pyiceberg.table.sorting import UNSORTED_SORT_ORDER
@@ -33,6 +34,7 @@ from catalog.service.context import ServiceContext, finalize
 from catalog.service.identifiers import check_object_name, dotted
 from catalog.service.locations import (
     default_object_location,
+    require_metadata_path_within,
     require_within,
     table_metadata_file,
 )
@@ -172,8 +174,9 @@ class TableService:
                 properties=dict(request.properties),
                 table_uuid=table_uuid,
             )
-        except (ValueError, KeyError, NotImplementedError) as error:
+        except (ValueError, KeyError, NotImplementedError, IcebergValidationError) as error:
             raise ValidationFailed(f"Invalid table definition: {error}") from error
+        require_metadata_path_within(metadata.properties, found.location)
         text = metadata_to_json(metadata)
         if request.stage_create:
             return load_result(None, text, self._config())

@@ -75,3 +75,27 @@ class Page:
     names: list[str]
     next_after: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: str
+    name: str
+    secret_hash: str
+    permission: str
+    warehouses: tuple[str, ...] | None
+    namespaces: tuple[tuple[str, ...], ...] | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    at: datetime
+    principal: str
+    operation: str
+    target: str
+    request_id: str
+    status: int

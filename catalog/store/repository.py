@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Engine, and_, delete, exists, func, insert, select, update
@@ -28,6 +28,8 @@ from catalog.exceptions import (
 )
 from catalog.store.database import WRITE_OPTIONS
 from catalog.store.models import (
+    ApiToken,
+    AuditEvent,
     CatalogObject,
     IdempotencyRecord,
     MetricsReport,
@@ -36,12 +38,14 @@ from catalog.store.models import (
     utcnow,
 )
 from catalog.store.records import (
+    AuditRecord,
     IdempotencyTicket,
     NamespaceRecord,
     ObjectKind,
     ObjectRecord,
     PointerSwap,
     StoredResponse,
+    TokenRecord,
     WarehouseRecord,
 )
 
@@ -75,6 +79,25 @@ def _warehouse(row: Warehouse) -> WarehouseRecord:
         properties=dict(row.properties),
         created_at=row.created_at,
     )
+
+
+def _token(row: ApiToken) -> TokenRecord:
+    return TokenRecord(
+        id=row.id,
+        name=row.name,
+        secret_hash=row.secret_hash,
+        permission=row.permission,
+        warehouses=tuple(row.warehouses) if row.warehouses is not None else None,
+        namespaces=tuple(tuple(n) for n in row.namespaces) if row.namespaces is not None else None,
+        created_at=_aware(row.created_at),
+        expires_at=_aware(row.expires_at) if row.expires_at else None,
+        revoked_at=_aware(row.revoked_at) if row.revoked_at else None,
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class SqlTransaction:
@@ -357,6 +380,73 @@ class SqlTransaction:
             ) from error
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise CommitFailed("The object was changed concurrently; retry the rename")
+
+    # tokens and audit -------------------------------------------------------------------
+    def insert_token(self, record: TokenRecord) -> None:
+        self._session.execute(
+            insert(ApiToken).values(
+                id=record.id,
+                name=record.name,
+                secret_hash=record.secret_hash,
+                permission=record.permission,
+                warehouses=list(record.warehouses) if record.warehouses is not None else None,
+                namespaces=[list(n) for n in record.namespaces]
+                if record.namespaces is not None
+                else None,
+                created_at=record.created_at,
+                expires_at=record.expires_at,
+                revoked_at=None,
+            )
+        )
+
+    def token(self, token_id: str) -> TokenRecord | None:
+        row = self._session.get(ApiToken, token_id)
+        return _token(row) if row else None
+
+    def list_tokens(self) -> list[TokenRecord]:
+        return [
+            _token(row)
+            for row in self._session.scalars(select(ApiToken).order_by(ApiToken.created_at))
+        ]
+
+    def revoke_token(self, token_id: str) -> bool:
+        result = self._session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def set_token_secret(self, token_id: str, secret_hash: str) -> bool:
+        result = self._session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+            .values(secret_hash=secret_hash)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def insert_audit(
+        self, principal: str, operation: str, target: str, request_id: str, status: int
+    ) -> None:
+        self._session.execute(
+            insert(AuditEvent).values(
+                at=utcnow(),
+                principal=principal,
+                operation=operation,
+                target=target,
+                request_id=request_id,
+                status=status,
+            )
+        )
+
+    def list_audit(self, limit: int, before_id: int | None) -> list[AuditRecord]:
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        if before_id is not None:
+            query = query.where(AuditEvent.id < before_id)
+        return [
+            AuditRecord(r.id, r.at, r.principal, r.operation, r.target, r.request_id, r.status)
+            for r in self._session.scalars(query)
+        ]
 
     # idempotency and metrics ------------------------------------------------------------
     def stored_response(self, key: str, not_before: datetime) -> StoredResponse | None:

@@ -24,9 +24,11 @@ RETRY_PROPERTIES = {
 }
 
 
-def hammer(uris: list[str], identifier: str) -> None:
+def hammer(uris: list[str], token: str, identifier: str) -> None:
     def writer(index: int) -> None:
-        catalog = RestCatalog(f"w{index}", uri=uris[index % len(uris)], warehouse="default")
+        catalog = RestCatalog(
+            f"w{index}", uri=uris[index % len(uris)], warehouse="default", token=token
+        )
         table = catalog.load_table(identifier)
         for round_ in range(APPENDS_PER_WRITER):
             value = index * 1000 + round_
@@ -64,7 +66,7 @@ def test_sixteen_writers_on_one_table(
     catalog: RestCatalog, catalog_server: CatalogServer, namespace: str
 ) -> None:
     identifier = create_target(catalog, namespace)
-    hammer([catalog_server.url], identifier)
+    hammer([catalog_server.url], catalog_server.token, identifier)
     assert_every_append_landed_once(catalog, identifier)
 
 
@@ -84,8 +86,9 @@ def test_sixteen_writers_through_two_server_processes_sharing_postgres(
     two_servers_on_postgres: list[CatalogServer],
 ) -> None:
     uris = [server.url for server in two_servers_on_postgres]
-    catalog = RestCatalog("check", uri=uris[0], warehouse="default")
+    token = two_servers_on_postgres[0].token
+    catalog = RestCatalog("check", uri=uris[0], warehouse="default", token=token)
     catalog.create_namespace("shared")
     identifier = create_target(catalog, "shared")
-    hammer(uris, identifier)
+    hammer(uris, token, identifier)
     assert_every_append_landed_once(catalog, identifier)

@@ -36,7 +36,7 @@ def test_concurrent_retries_with_one_key_have_one_effect(
     headers = key()
 
     def send(_: int) -> httpx.Response:
-        with httpx.Client(base_url=str(http.base_url), timeout=60) as client:
+        with httpx.Client(base_url=str(http.base_url), headers=http.headers, timeout=60) as client:
             return commit(client, namespace, "t", [set_properties(n="x")], headers=headers)
 
     with ThreadPoolExecutor(8) as pool:

@@ -96,7 +96,7 @@ def test_pagination_is_stable_under_concurrent_inserts(http: httpx.Client, names
     stop = threading.Event()
 
     def insert_more() -> None:
-        with httpx.Client(base_url=str(http.base_url), timeout=30) as other:
+        with httpx.Client(base_url=str(http.base_url), headers=http.headers, timeout=30) as other:
             i = 0
             while not stop.is_set() and i < 200:
                 create(other, namespace, f"{'a' if i % 2 else 'z'}{uuid.uuid4().hex[:6]}")

@@ -41,7 +41,13 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second() -> None:
 
 def test_serve_then_the_readme_script_works_as_written(tmp_path: Path) -> None:
     port = 8181 if _port_is_free(8181) else free_port()
-    env = {**os.environ, "ICEFLOE_DATA_DIR": str(tmp_path / "data"), "ICEFLOE_PORT": str(port)}
+    # The README runs from the repository folder, where ./dev serve keeps ./icefloe-data;
+    # here a temporary folder stands in for it, laid out the same way.
+    env = {
+        **os.environ,
+        "ICEFLOE_DATA_DIR": str(tmp_path / "icefloe-data"),
+        "ICEFLOE_PORT": str(port),
+    }
     server = subprocess.Popen(
         [str(ROOT / "dev"), "serve"],
         cwd=ROOT,
@@ -55,7 +61,11 @@ def test_serve_then_the_readme_script_works_as_written(tmp_path: Path) -> None:
         _wait_healthy(uri, server)
         script = quickstart_script().replace(DEFAULT_URI, uri)
         result = subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
         )
         assert result.returncode == 0, result.stderr
         assert "{'name': 'Oslo', 'population': 709000}" in result.stdout
@@ -66,6 +76,9 @@ def test_serve_then_the_readme_script_works_as_written(tmp_path: Path) -> None:
     for engine in ("PyIceberg", "DuckDB", "Spark"):
         assert engine in output
     assert f'uri="{uri}"' in output
+    token = (tmp_path / "icefloe-data" / "admin.token").read_text().strip()
+    assert output.count(token) == 1, "the admin token is printed exactly once"
+    assert oct((tmp_path / "icefloe-data" / "admin.token").stat().st_mode & 0o777) == "0o600"
 
 
 def _port_is_free(port: int) -> bool:

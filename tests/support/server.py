@@ -33,6 +33,15 @@ class CatalogServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def token(self) -> str:
+        """The admin token `serve` created on first start."""
+        return (self.data_dir / "admin.token").read_text().strip()
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
     def start(self, timeout: float = 60) -> CatalogServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [

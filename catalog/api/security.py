@@ -1,0 +1,178 @@
+"""Authentication (who is calling) and authorization (may they), as FastAPI dependencies.
+
+Authorization asks `catalog.auth.policy.POLICY` about the matched operation; nothing else
+in the API decides who may do what.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from catalog.auth.access_tokens import AccessTokenIssuer
+from catalog.auth.oidc import OidcVerifier
+from catalog.auth.policy import POLICY, Rule, Target
+from catalog.auth.principal import ANONYMOUS_ADMIN, Permission, Principal
+from catalog.auth.secrets import parse_bearer
+from catalog.exceptions import BadRequest, Forbidden, Unauthorized
+from catalog.service.identifiers import NAMESPACE_SEPARATOR, dotted
+from catalog.service.tokens import TokenService
+
+log = logging.getLogger("icefloe.auth")
+
+
+class Authenticator:
+    """Turns an `Authorization: Bearer …` header into a Principal, or refuses it."""
+
+    def __init__(
+        self,
+        tokens: TokenService,
+        issuer: AccessTokenIssuer,
+        oidc: OidcVerifier | None,
+        enabled: bool,
+    ) -> None:
+        self.tokens = tokens
+        self.issuer = issuer
+        self.oidc = oidc
+        self.enabled = enabled
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        if not self.enabled:
+            return ANONYMOUS_ADMIN
+        if not authorization:
+            raise Unauthorized("Authentication required: send Authorization: Bearer <token>")
+        scheme, _, credential = authorization.partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            raise Unauthorized("Unsupported authorization scheme: use Bearer")
+        parts = parse_bearer(credential)
+        if parts is not None:
+            principal = self.tokens.authenticate(parts)
+            if principal is None:
+                raise Unauthorized("Invalid, expired or revoked token")
+            return principal
+        if AccessTokenIssuer.is_ours(credential):
+            try:
+                claims = self.issuer.verify(credential)
+            except jwt.ExpiredSignatureError as error:
+                raise Unauthorized("Access token expired") from error
+            except jwt.InvalidTokenError as error:
+                raise Unauthorized("Invalid access token") from error
+            principal = self.tokens.principal_for(claims.token_id)
+            if principal is None:
+                raise Unauthorized("The token behind this access token was revoked or expired")
+            return principal
+        if self.oidc is not None and OidcVerifier.looks_like_jwt(credential):
+            try:
+                return self.oidc.verify(credential)
+            except (jwt.InvalidTokenError, httpx.HTTPError, KeyError, ValueError) as error:
+                log.info("event=oidc_token_refused reason=%s", type(error).__name__)
+                raise Unauthorized(f"Token refused: {type(error).__name__}") from error
+        raise Unauthorized("Invalid token")
+
+
+async def current_principal(request: Request) -> Principal:
+    authenticator: Authenticator = request.app.state.authenticator
+    header = request.headers.get("authorization")
+    principal = await run_in_threadpool(authenticator.authenticate, header)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def _namespaces_in_body(body: Any, target: Target) -> Iterator[tuple[str, ...]]:
+    if not isinstance(body, dict):
+        return
+    if target is Target.BODY_NAMESPACE:
+        yield _levels(body.get("namespace"))
+    elif target is Target.RENAME:
+        for end in ("source", "destination"):
+            side = body.get(end)
+            yield _levels(side.get("namespace") if isinstance(side, dict) else None)
+    elif target is Target.TRANSACTION:
+        changes = body.get("table-changes")
+        for change in changes if isinstance(changes, list) else []:
+            identifier = change.get("identifier") if isinstance(change, dict) else None
+            yield _levels(identifier.get("namespace") if isinstance(identifier, dict) else None)
+
+
+def _levels(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return ()
+
+
+async def _targets(request: Request, rule: Rule) -> list[tuple[str, ...]]:
+    """The namespaces an operation touches, read from the request before anything runs."""
+    if rule.target is Target.PATH_NAMESPACE:
+        return [tuple(request.path_params.get("namespace", "").split(NAMESPACE_SEPARATOR))]
+    if rule.target is Target.PARENT_NAMESPACE:
+        parent = request.query_params.get("parent")
+        return [tuple(parent.split(NAMESPACE_SEPARATOR)) if parent else ()]
+    if rule.target in (Target.BODY_NAMESPACE, Target.RENAME, Target.TRANSACTION):
+        try:
+            body = json.loads(await request.body() or b"null")
+        except (ValueError, UnicodeDecodeError) as error:
+            raise BadRequest("Invalid JSON body") from error
+        return list(_namespaces_in_body(body, rule.target)) or [()]
+    return [()]
+
+
+async def authorize(request: Request, principal: CurrentPrincipal) -> Principal:
+    """The one gate every catalog and admin operation passes."""
+    route = request.scope.get("route")
+    operation = getattr(route, "operation_id", None)
+    rule = POLICY.get(operation or "")
+    if rule is None:
+        raise Forbidden(f"No privilege rule for operation {operation!r}")
+    targets: list[tuple[str, ...]] = []
+    warehouse = request.path_params.get("prefix") or request.query_params.get("warehouse") or ""
+    if rule.target is Target.CATALOG:
+        if not principal.is_admin:
+            raise Forbidden("This operation needs the catalog admin permission")
+    elif rule.target is Target.WAREHOUSE:
+        if warehouse and not principal.may_enter_warehouse(warehouse):
+            raise Forbidden(f"No access to warehouse {warehouse}")
+    elif rule.target is not Target.NONE:
+        targets = await _targets(request, rule)
+        for namespace in targets:
+            if not _allowed(principal, rule, warehouse, namespace):
+                where = dotted(namespace) or f"warehouse {warehouse}"
+                raise Forbidden(f"Permission {rule.permission.name.lower()} needed on {where}")
+    if rule.audited:
+        request.scope.setdefault("state", {})["audit"] = (
+            principal.id,
+            operation,
+            _describe(request, warehouse, targets),
+        )
+    return principal
+
+
+def _allowed(principal: Principal, rule: Rule, warehouse: str, namespace: tuple[str, ...]) -> bool:
+    if rule.permission is Permission.READ and rule.target is Target.PARENT_NAMESPACE:
+        # Listing: the result is filtered; entering the level is enough.
+        return (
+            principal.may_see_namespace(warehouse, namespace)
+            if namespace
+            else (principal.may_enter_warehouse(warehouse))
+        )
+    return principal.may(rule.permission, warehouse, namespace)
+
+
+def _describe(request: Request, warehouse: str, targets: list[tuple[str, ...]]) -> str:
+    params = request.path_params
+    leaf = params.get("table") or params.get("view") or params.get("token_id") or ""
+    spaces = ",".join(dotted(t) for t in targets if t)
+    return "/".join(part for part in (warehouse, spaces, leaf) if part) or request.url.path
+
+
+Authorized = Annotated[Principal, Depends(authorize)]

@@ -1,0 +1,1 @@
+"""Who is calling (principals, tokens, JWTs) and what they may do (one privilege table)."""

@@ -1,0 +1,83 @@
+"""The privilege table: which permission each operation needs, and on what.
+
+One row per operation of the REST spec and of the admin API; `tests/integration/
+test_authorization_matrix.py` walks every row. Targets are taken from the request itself
+(path, query, body) before the service runs, so a refused caller learns nothing about what
+exists behind the namespace it may not see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from catalog.auth.principal import Permission
+
+
+class Target(Enum):
+    WAREHOUSE = "warehouse"  # anything in the warehouse (config, top-level listings)
+    PATH_NAMESPACE = "path-namespace"  # the {namespace} path parameter
+    PARENT_NAMESPACE = "parent-namespace"  # listNamespaces' ?parent=
+    BODY_NAMESPACE = "body-namespace"  # createNamespace's body
+    RENAME = "rename"  # source and destination namespaces of a rename
+    TRANSACTION = "transaction"  # every table's namespace in a transaction
+    CATALOG = "catalog"  # the whole catalog: admin operations
+    NONE = "none"  # open to any authenticated caller
+
+
+@dataclass(frozen=True)
+class Rule:
+    permission: Permission
+    target: Target
+    audited: bool
+
+
+def _read(target: Target) -> Rule:
+    return Rule(Permission.READ, target, audited=False)
+
+
+def _write(target: Target) -> Rule:
+    return Rule(Permission.WRITE, target, audited=True)
+
+
+ADMIN = Rule(Permission.ADMIN, Target.CATALOG, audited=True)
+ADMIN_READ = Rule(Permission.ADMIN, Target.CATALOG, audited=False)
+
+POLICY: dict[str, Rule] = {
+    "getConfig": _read(Target.WAREHOUSE),
+    "listNamespaces": _read(Target.PARENT_NAMESPACE),
+    "createNamespace": _write(Target.BODY_NAMESPACE),
+    "loadNamespaceMetadata": _read(Target.PATH_NAMESPACE),
+    "namespaceExists": _read(Target.PATH_NAMESPACE),
+    "dropNamespace": _write(Target.PATH_NAMESPACE),
+    "updateProperties": _write(Target.PATH_NAMESPACE),
+    "listTables": _read(Target.PATH_NAMESPACE),
+    "createTable": _write(Target.PATH_NAMESPACE),
+    "registerTable": _write(Target.PATH_NAMESPACE),
+    "loadTable": _read(Target.PATH_NAMESPACE),
+    "tableExists": _read(Target.PATH_NAMESPACE),
+    "updateTable": _write(Target.PATH_NAMESPACE),
+    "dropTable": _write(Target.PATH_NAMESPACE),
+    "unregisterTable": _write(Target.PATH_NAMESPACE),
+    "reportMetrics": _read(Target.PATH_NAMESPACE),  # scan reports come from readers
+    "renameTable": _write(Target.RENAME),
+    "commitTransaction": _write(Target.TRANSACTION),
+    "listViews": _read(Target.PATH_NAMESPACE),
+    "createView": _write(Target.PATH_NAMESPACE),
+    "registerView": _write(Target.PATH_NAMESPACE),
+    "loadView": _read(Target.PATH_NAMESPACE),
+    "viewExists": _read(Target.PATH_NAMESPACE),
+    "replaceView": _write(Target.PATH_NAMESPACE),
+    "dropView": _write(Target.PATH_NAMESPACE),
+    "renameView": _write(Target.RENAME),
+    # admin API
+    "listWarehouses": ADMIN_READ,
+    "createWarehouse": ADMIN,
+    "deleteWarehouse": ADMIN,
+    "listTokens": ADMIN_READ,
+    "createToken": ADMIN,
+    "revokeToken": ADMIN,
+    "rotateToken": ADMIN,
+    "listAuditEvents": ADMIN_READ,
+    "whoAmI": Rule(Permission.READ, Target.NONE, audited=False),
+}

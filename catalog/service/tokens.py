@@ -1,0 +1,110 @@
+"""API tokens, like R2 Data Catalog's: an id, a secret shown once, a permission, a scope."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from catalog.auth.principal import Grant, Permission, Principal
+from catalog.auth.secrets import TokenParts, hash_secret, new_token, secret_matches
+from catalog.exceptions import BadRequest, NotFound
+from catalog.service.context import ServiceContext
+from catalog.service.identifiers import check_namespace, check_warehouse_name
+from catalog.store.records import TokenRecord
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    record: TokenRecord
+    bearer: str
+
+
+def grant_of(record: TokenRecord) -> Grant:
+    return Grant(Permission.parse(record.permission), record.warehouses, record.namespaces)
+
+
+class TokenService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+
+    def create(
+        self,
+        name: str,
+        permission: str,
+        warehouses: Sequence[str] | None = None,
+        namespaces: Sequence[Sequence[str]] | None = None,
+        expires_in: timedelta | None = None,
+    ) -> IssuedToken:
+        if not name or len(name) > 128:
+            raise BadRequest("A token needs a name of 1 to 128 characters")
+        try:
+            level = Permission.parse(permission)
+        except ValueError as error:
+            raise BadRequest(str(error)) from error
+        if level < Permission.ADMIN and not warehouses:
+            raise BadRequest("A read-only or read-write token must name its warehouses")
+        if level == Permission.ADMIN and (warehouses or namespaces):
+            raise BadRequest("An admin token covers the whole catalog; it takes no scope")
+        if expires_in is not None and expires_in <= timedelta(0):
+            raise BadRequest("A token's lifetime must be positive")
+        scoped_warehouses = tuple(check_warehouse_name(w) for w in warehouses or ()) or None
+        scoped_namespaces = tuple(check_namespace(n) for n in namespaces or ()) or None
+        with self._context.store.read() as tx:
+            for warehouse in scoped_warehouses or ():
+                self._context.warehouse(tx, warehouse)
+        parts = new_token()
+        now = datetime.now(UTC)
+        record = TokenRecord(
+            id=parts.token_id,
+            name=name,
+            secret_hash=hash_secret(parts.secret),
+            permission=level.wire,
+            warehouses=scoped_warehouses,
+            namespaces=scoped_namespaces,
+            created_at=now,
+            expires_at=now + expires_in if expires_in else None,
+            revoked_at=None,
+        )
+        with self._context.store.write() as tx:
+            tx.insert_token(record)
+        return IssuedToken(record, parts.bearer)
+
+    def list(self) -> list[TokenRecord]:
+        with self._context.store.read() as tx:
+            return tx.list_tokens()
+
+    def revoke(self, token_id: str) -> None:
+        with self._context.store.write() as tx:
+            if not tx.revoke_token(token_id):
+                raise NotFound(f"No active token with id {token_id}")
+
+    def rotate(self, token_id: str) -> IssuedToken:
+        """A new secret for the same token: same id, scope and expiry; the old secret stops."""
+        parts = new_token()
+        with self._context.store.write() as tx:
+            if not tx.set_token_secret(token_id, hash_secret(parts.secret)):
+                raise NotFound(f"No active token with id {token_id}")
+            record = tx.token(token_id)
+        assert record is not None
+        return IssuedToken(record, TokenParts(token_id, parts.secret).bearer)
+
+    def _active(self, token_id: str) -> TokenRecord | None:
+        with self._context.store.read() as tx:
+            record = tx.token(token_id)
+        if record is None or record.revoked_at is not None:
+            return None
+        if record.expires_at is not None and record.expires_at <= datetime.now(UTC):
+            return None
+        return record
+
+    def authenticate(self, parts: TokenParts) -> Principal | None:
+        record = self._active(parts.token_id)
+        if record is None or not secret_matches(parts.secret, record.secret_hash):
+            return None
+        return Principal(record.id, record.name, (grant_of(record),))
+
+    def principal_for(self, token_id: str) -> Principal | None:
+        """For access tokens minted from an API token: valid while that token is."""
+        record = self._active(token_id)
+        return Principal(record.id, record.name, (grant_of(record),)) if record else None
