@@ -7,6 +7,7 @@ field is a 400 rather than a silently ignored wish.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, model_validator
@@ -23,24 +24,44 @@ from catalog.service.view_updates import AssertViewUUID, ViewUpdate
 Properties = dict[str, str]
 
 
-class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
+class Body(BaseModel):
+    """What every request body must be, before the spec's own rules."""
 
     @model_validator(mode="wrap")
     @classmethod
     def _malformed_input_is_invalid(
         cls, data: Any, handler: ModelWrapValidatorHandler[Self]
     ) -> Self:
-        """pyiceberg's validators assume well-shaped JSON: given a list where they expect an
-        object, or `decimal(2000, 1)`, they raise TypeError, KeyError, AttributeError or their
-        own ValidationError, which pydantic lets through as a 500. Whatever validating a request
-        body raises is the client's error: a 400."""
+        """JSON may escape half a surrogate pair (`"\\ud800"`), which no UTF-8 text, database
+        or response can hold. And pyiceberg's validators assume well-shaped JSON: given a list
+        where they expect an object, or `decimal(2000, 1)`, they raise TypeError, KeyError,
+        AttributeError or their own ValidationError, which pydantic lets through as a 500.
+        Whatever validating a request body raises is the client's error: a 400."""
         try:
+            if _has_lone_surrogate(data):
+                raise ValueError("strings must be Unicode text: a lone surrogate escape is not")
             return handler(data)
-        except PydanticValidationError:
+        except (PydanticValidationError, ValueError):
             raise
         except Exception as error:
             raise ValueError(f"{type(error).__name__}: {error}") from error
+
+
+class Request(Body):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
 class Response(BaseModel):
@@ -118,7 +139,7 @@ class CommitViewRequest(Request):
     updates: list[ViewUpdate] = Field(default_factory=list)
 
 
-class ReportMetricsRequest(BaseModel):
+class ReportMetricsRequest(Body):
     """A scan or commit report; stored as sent, so newer report fields are kept."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)

@@ -26,7 +26,10 @@ class Settings(BaseSettings):
         default="default", description="Created on first start; used when a client names none."
     )
     idempotency_key_lifetime: timedelta = timedelta(minutes=30)
-    max_request_bytes: int = 16 * 1024 * 1024
+    max_request_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        description="Larger bodies are refused (413); a commit or a view is a few KB.",
+    )
     max_page_size: int = 1000
     commit_retries: int = Field(
         default=8, description="Server-side retries when the pointer moved but requirements hold."

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from catalog.exceptions import CatalogError, IdempotencyKeyTaken
 from catalog.service.catalog import CatalogService
@@ -86,6 +87,19 @@ async def _finalize_error(request: Request, status: int, body: bytes) -> None:
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    """RFC 9110 wants a 405 to name the methods the path serves. Starlette's names only the
+    first matching route's, and FastAPI has a route per method, so ask every route."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH")
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CatalogError)
     async def _catalog_error(request: Request, error: CatalogError) -> Response:
@@ -106,7 +120,10 @@ def install_error_handlers(app: FastAPI) -> None:
         message = str(error.detail) if error.detail else "Error"
         if error.status_code == 404 and message == "Not Found":
             message = f"No route for {request.method} {request.url.path}"
-        return error_response(error.status_code, message)
+        response = error_response(error.status_code, message)
+        if error.status_code == 405:
+            response.headers["Allow"] = _allowed_methods(request)
+        return response
 
     @app.exception_handler(ReplayStoredResponse)
     async def _replay(request: Request, signal: ReplayStoredResponse) -> Response:

@@ -1,5 +1,6 @@
-"""Plain ASGI middleware: a request id and one structured log line per request, and a cap on
-request bodies (a 10 MB JSON body is refused before it is parsed, not after)."""
+"""Plain ASGI middleware: a request id and one structured log line per request, a cap on
+request bodies (a 10 MB JSON body is refused before it is parsed, not after), and no URL that
+is not UTF-8 once percent-decoded."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import logging
 import time
 import uuid
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog.api.errors import error_body
@@ -29,6 +32,10 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        if not _url_is_utf8(scope):
+            await _refuse(send, request_id, 400, "The request URL is not UTF-8 once %-decoded")
+            _log(scope, 400, started, request_id)
+            return
         length = _header(scope, b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
             await _reject(send, request_id, self.max_body_bytes)
@@ -42,7 +49,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(self.max_body_bytes)
             return message
 
         async def send_with_id(message: Message) -> None:
@@ -64,8 +71,23 @@ class RequestContextMiddleware:
             await _audit(scope, status, request_id)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """An HTTPException, so that FastAPI's body parsing passes it on as it is (a 413) instead
+    of reporting a body it could not parse (a 400)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Request body larger than {limit} bytes")
+
+
+def _url_is_utf8(scope: Scope) -> bool:
+    """uvicorn decodes %-escapes that are not UTF-8 to U+FFFD, so that `%FF` and `%FE` would
+    name the same namespace; such a URL is refused instead."""
+    try:
+        unquote_to_bytes(scope.get("raw_path") or b"").decode("utf-8")
+        unquote_to_bytes(scope.get("query_string") or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -77,13 +99,17 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 async def _reject(send: Send, request_id: str, limit: int) -> None:
-    body = error_body(413, f"Request body larger than {limit} bytes")
+    await _refuse(send, request_id, 413, f"Request body larger than {limit} bytes")
+
+
+async def _refuse(send: Send, request_id: str, status: int, message: str) -> None:
+    body = error_body(status, message)
     headers: list[Any] = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"x-request-id", request_id.encode("latin-1")),
     ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -72,7 +72,7 @@ class Authenticator:
         if self.oidc is not None and OidcVerifier.looks_like_jwt(credential):
             try:
                 return self.oidc.verify(credential)
-            except (jwt.InvalidTokenError, httpx.HTTPError, KeyError, ValueError) as error:
+            except (jwt.PyJWTError, httpx.HTTPError, KeyError, ValueError) as error:
                 log.info("event=oidc_token_refused reason=%s", type(error).__name__)
                 raise Unauthorized(f"Token refused: {type(error).__name__}") from error
         raise Unauthorized("Invalid token")
@@ -121,10 +121,13 @@ async def _targets(request: Request, rule: Rule) -> list[tuple[str, ...]]:
     if rule.target in (Target.BODY_NAMESPACE, Target.RENAME, Target.TRANSACTION):
         try:
             body = json.loads(await request.body() or b"null")
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
             raise BadRequest("Invalid JSON body") from error
         return list(_namespaces_in_body(body, rule.target)) or [()]
     return [()]
+
+
+_NO_NAMESPACE = (Target.CATALOG, Target.WAREHOUSE, Target.NONE)
 
 
 async def authorize(request: Request, principal: CurrentPrincipal) -> Principal:
@@ -134,26 +137,24 @@ async def authorize(request: Request, principal: CurrentPrincipal) -> Principal:
     rule = POLICY.get(operation or "")
     if rule is None:
         raise Forbidden(f"No privilege rule for operation {operation!r}")
-    targets: list[tuple[str, ...]] = []
     warehouse = request.path_params.get("prefix") or request.query_params.get("warehouse") or ""
+    targets = [] if rule.target in _NO_NAMESPACE else await _targets(request, rule)
+    if rule.audited:  # before the checks: refused attempts are part of the record
+        request.scope.setdefault("state", {})["audit"] = (
+            principal.id,
+            operation,
+            _describe(request, warehouse, targets),
+        )
     if rule.target is Target.CATALOG:
         if not principal.is_admin:
             raise Forbidden("This operation needs the catalog admin permission")
     elif rule.target is Target.WAREHOUSE:
         if warehouse and not principal.may_enter_warehouse(warehouse):
             raise Forbidden(f"No access to warehouse {warehouse}")
-    elif rule.target is not Target.NONE:
-        targets = await _targets(request, rule)
-        for namespace in targets:
-            if not _allowed(principal, rule, warehouse, namespace):
-                where = dotted(namespace) or f"warehouse {warehouse}"
-                raise Forbidden(f"Permission {rule.permission.name.lower()} needed on {where}")
-    if rule.audited:
-        request.scope.setdefault("state", {})["audit"] = (
-            principal.id,
-            operation,
-            _describe(request, warehouse, targets),
-        )
+    for namespace in targets:
+        if not _allowed(principal, rule, warehouse, namespace):
+            where = dotted(namespace) or f"warehouse {warehouse}"
+            raise Forbidden(f"Permission {rule.permission.name.lower()} needed on {where}")
     return principal
 
 

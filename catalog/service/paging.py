@@ -34,7 +34,8 @@ def decode_token(token: str) -> str:
         raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError) as error:
         raise BadRequest("Invalid pageToken") from error
-    if not raw.startswith(_TOKEN_VERSION):
+    # No name holds a NUL (PostgreSQL text cannot), so a token with one was not ours.
+    if not raw.startswith(_TOKEN_VERSION) or "\x00" in raw:
         raise BadRequest("Invalid pageToken")
     return raw[len(_TOKEN_VERSION) :]
 

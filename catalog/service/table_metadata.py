@@ -111,6 +111,12 @@ def apply_table_updates(
         IndexError,
     ) as error:
         raise ValidationFailed(f"Invalid table update: {error}") from error
+    except StopIteration as error:
+        # pyiceberg looks up the current schema, spec and sort order with next(); a create
+        # whose updates do not add them leaves nothing to find.
+        raise ValidationFailed(
+            "Invalid table update: the current schema, partition spec or sort order is missing"
+        ) from error
     if base_json is not None:
         known = _known_fields(metadata)
         previous = orjson.loads(base_json)

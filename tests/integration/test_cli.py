@@ -63,3 +63,47 @@ def test_bad_warehouse_input_is_a_clear_error(tmp_path: Path) -> None:
     missing = icefloe("warehouse", "delete", "ghost", data_dir=tmp_path)
     assert missing.returncode == 1
     assert "does not exist" in missing.stdout
+
+
+def test_token_create_list_rotate_revoke(tmp_path: Path) -> None:
+    icefloe("warehouse", "create", "lake", (tmp_path / "lake").as_uri(), data_dir=tmp_path)
+    created = icefloe(
+        "token",
+        "create",
+        "etl",
+        "--permission",
+        "read-write",
+        "-w",
+        "lake",
+        "--expires-in",
+        "30d",
+        data_dir=tmp_path,
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    bearer = created.stdout.strip().splitlines()[-1]
+    assert bearer.startswith("icefloe_")
+    token_id = bearer.split("_")[1]
+
+    listed = icefloe("token", "list", data_dir=tmp_path)
+    assert token_id in listed.stdout
+    assert "read-write" in listed.stdout
+    assert bearer.split("_", 2)[2] not in listed.stdout, "a secret is never listed"
+
+    rotated = icefloe("token", "rotate", token_id, data_dir=tmp_path)
+    assert rotated.stdout.strip().splitlines()[-1] != bearer
+
+    assert icefloe("token", "revoke", token_id, data_dir=tmp_path).returncode == 0
+    assert "revoked" in icefloe("token", "list", data_dir=tmp_path).stdout
+    assert icefloe("token", "revoke", token_id, data_dir=tmp_path).returncode == 1
+
+
+def test_token_scope_errors_are_clear(tmp_path: Path) -> None:
+    no_scope = icefloe("token", "create", "x", "--permission", "read-only", data_dir=tmp_path)
+    assert no_scope.returncode == 1
+    assert "must name its warehouses" in no_scope.stdout
+    unknown = icefloe("token", "create", "x", "-w", "ghost", data_dir=tmp_path)
+    assert "Warehouse does not exist" in unknown.stdout
+    bad_duration = icefloe(
+        "token", "create", "x", "-w", "a", "--expires-in", "soon", data_dir=tmp_path
+    )
+    assert bad_duration.returncode != 0
