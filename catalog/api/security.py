@@ -145,12 +145,14 @@ async def authorize(request: Request, principal: CurrentPrincipal) -> Principal:
             operation,
             _describe(request, warehouse, targets),
         )
-    if rule.target is Target.CATALOG:
-        if not principal.is_admin:
-            raise Forbidden("This operation needs the catalog admin permission")
-    elif rule.target is Target.WAREHOUSE:
-        if warehouse and not principal.may_enter_warehouse(warehouse):
-            raise Forbidden(f"No access to warehouse {warehouse}")
+    if rule.target is Target.CATALOG and not principal.is_admin:
+        raise Forbidden("This operation needs the catalog admin permission")
+    if (
+        rule.target is Target.WAREHOUSE
+        and warehouse
+        and not principal.may_enter_warehouse(warehouse)
+    ):
+        raise Forbidden(f"No access to warehouse {warehouse}")
     for namespace in targets:
         if not _allowed(principal, rule, warehouse, namespace):
             where = dotted(namespace) or f"warehouse {warehouse}"
