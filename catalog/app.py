@@ -15,18 +15,21 @@ from catalog.api.middleware import RequestContextMiddleware
 from catalog.api.security import Authenticator
 from catalog.auth.access_tokens import AccessTokenIssuer, load_or_create_signing_key
 from catalog.auth.oidc import OidcVerifier, parse_role_map
+from catalog.embedded_store import EmbeddedStore
 from catalog.service.catalog import CatalogService
-from catalog.service.context import Limits, ProfileResolver, ServiceContext, StorageResolver
+from catalog.service.context import Limits, ServiceContext, StorageResolver
 from catalog.settings import Settings
 from catalog.store.database import create_catalog_engine
 from catalog.store.migrate import upgrade
 from catalog.store.repository import SqlCatalogStore
 
 
-def build_catalog(
-    settings: Settings, resolve_profile: ProfileResolver | None = None
-) -> CatalogService:
-    """The service over a migrated database; shared by the server and the CLI."""
+def build_catalog(settings: Settings, embedded: EmbeddedStore | None = None) -> CatalogService:
+    """The service over a migrated database; shared by the server and the CLI.
+
+    Without an in-process embedded store, warehouses on it are reached through the endpoint
+    and root keys in the settings and the store's data directory.
+    """
     if settings.resolved_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_catalog_engine(settings.resolved_database_url)
@@ -36,7 +39,12 @@ def build_catalog(
         commit_retries=settings.commit_retries,
         idempotency_lifetime=settings.idempotency_key_lifetime,
     )
-    context = ServiceContext(SqlCatalogStore(engine), StorageResolver(resolve_profile), limits)
+    if embedded is None and settings.s3_data_dir.exists():
+        embedded = EmbeddedStore.from_settings(settings)
+    storage = StorageResolver(
+        embedded.resolve if embedded else None, embedded.prepare if embedded else None
+    )
+    context = ServiceContext(SqlCatalogStore(engine), storage, limits)
     return CatalogService(context)
 
 

@@ -9,19 +9,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from catalog import server
 from catalog.app import build_catalog, create_app
 from catalog.connect import duckdb_snippet, pyiceberg_snippet, spark_snippet
+from catalog.embedded_store import EmbeddedStore
 from catalog.exceptions import CatalogError
 from catalog.logging import configure_logging
 from catalog.service.catalog import CatalogService
 from catalog.settings import Settings
 from catalog.store.database import create_catalog_engine
 from catalog.store.migrate import current_revision, head_revision, upgrade
+from storage.s3 import S3ServerConfig, create_s3_app
 
 app = typer.Typer(
     name="icefloe",
@@ -61,13 +63,21 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def print_connection_help(settings: Settings, warehouse: str) -> None:
+def print_connection_help(
+    settings: Settings, warehouse: str, embedded: EmbeddedStore | None
+) -> None:
     uri = settings.base_url
     token_file = (settings.data_dir / ADMIN_TOKEN_FILE).resolve() if settings.auth_enabled else None
     console.print(
         Panel.fit(
             f"[bold]icefloe[/bold] is serving the Iceberg REST catalog at [cyan]{uri}[/cyan]\n"
-            f"warehouse [bold]{warehouse}[/bold] · data in {settings.data_dir.resolve()}",
+            f"warehouse [bold]{warehouse}[/bold] · data in {settings.data_dir.resolve()}"
+            + (
+                f"\nembedded S3 store at [cyan]{embedded.endpoint}[/cyan] (region auto, "
+                f"root key {embedded.root.access_key_id})"
+                if embedded
+                else ""
+            ),
             border_style="cyan",
         )
     )
@@ -102,18 +112,19 @@ def ensure_admin_token(catalog: CatalogService, settings: Settings) -> None:
     with os.fdopen(descriptor, "w") as handle:
         handle.write(issued.bearer + "\n")
     console.print(
-        Panel.fit(
-            f"Created an admin token (shown once, also saved to {path.resolve()}):\n"
-            f"[bold]{issued.bearer}[/bold]",
-            border_style="yellow",
-        )
+        f"[yellow]Created an admin token (shown once, also saved to {path.resolve()}):[/yellow]"
     )
+    console.print(issued.bearer, soft_wrap=True, highlight=False, markup=False)
 
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Catalog port.")] = None,
+    s3_port: Annotated[int | None, typer.Option(help="Embedded S3 store port.")] = None,
+    no_embedded_s3: Annotated[
+        bool, typer.Option("--no-embedded-s3", help="Do not serve the embedded S3 store.")
+    ] = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     public_url: Annotated[
@@ -135,10 +146,23 @@ def serve(
         public_url=public_url,
         log_format=log_format,
         auth_enabled=False if no_auth else None,
+        s3_port=s3_port,
+        embedded_s3=False if no_embedded_s3 else None,
     )
     configure_logging(settings.log_level, settings.log_format)
+    s3_app = None
+    embedded = None
+    if settings.embedded_s3:
+        s3_app = create_s3_app(
+            S3ServerConfig(
+                data_dir=settings.s3_data_dir,
+                root_access_key_id=settings.s3_root_access_key_id,
+                root_secret_access_key=settings.s3_root_secret_access_key,
+            )
+        )
+        embedded = EmbeddedStore(settings.s3_endpoint, s3_app.root_credentials)
     try:
-        catalog = build_catalog(settings)
+        catalog = build_catalog(settings, embedded)
         warehouse = ensure_default_warehouse(catalog, settings)
         if settings.auth_enabled:
             ensure_admin_token(catalog, settings)
@@ -150,18 +174,18 @@ def serve(
             "[bold red]AUTHENTICATION IS OFF (--no-auth): anyone who can reach this port is an "
             "admin.[/bold red]"
         )
-    print_connection_help(settings, warehouse)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, catalog),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=10,
-        )
-    )
-    server.run()
+    print_connection_help(settings, warehouse, embedded)
+    apps: dict[int, Any] = {settings.port: create_app(settings, catalog)}
+    if s3_app is not None:
+        apps[settings.s3_port] = s3_app
+    try:
+        server.run(apps, settings.host)
+    except OSError as error:
+        raise _fail(str(error)) from error
+    finally:
+        if s3_app is not None:
+            s3_app.close()
+        catalog.context.store.engine.dispose()  # type: ignore[attr-defined]
 
 
 @app.command()
@@ -194,6 +218,10 @@ def warehouse_create(
         str | None, typer.Option(envvar="ICEFLOE_S3_SECRET_ACCESS_KEY")
     ] = None,
     path_style: Annotated[bool, typer.Option(help="Path-style bucket addressing.")] = True,
+    embedded: Annotated[
+        bool,
+        typer.Option(help="On the embedded store (s3://BUCKET[/prefix]); the bucket is created."),
+    ] = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -201,7 +229,9 @@ def warehouse_create(
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     catalog = build_catalog(settings)
     storage: dict[str, Any] = {}
-    if location.startswith("s3"):
+    if embedded:
+        storage = {"type": "embedded"}
+    elif location.startswith("s3"):
         storage = {"type": "s3", "region": region, "path-style-access": path_style}
         if endpoint:
             storage["endpoint"] = endpoint

@@ -50,6 +50,15 @@ class Settings(BaseSettings):
         '"warehouses": ["default"]}}.',
     )
     oidc_leeway_seconds: int = 60
+    embedded_s3: bool = Field(
+        default=True, description="Serve the embedded S3-compatible store beside the catalog."
+    )
+    s3_port: int = 9000
+    s3_public_url: str | None = Field(
+        default=None, description="How clients reach the embedded store, when not host:s3_port."
+    )
+    s3_root_access_key_id: str | None = None
+    s3_root_secret_access_key: str | None = None
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
 
@@ -65,6 +74,17 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
         return f"http://{host}:{self.port}"
+
+    @property
+    def s3_data_dir(self) -> Path:
+        return self.data_dir / "objects"
+
+    @property
+    def s3_endpoint(self) -> str:
+        if self.s3_public_url:
+            return self.s3_public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.s3_port}"
 
     @property
     def default_warehouse_location(self) -> str:

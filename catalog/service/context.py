@@ -14,6 +14,7 @@ from catalog.store.records import IdempotencyTicket, WarehouseRecord
 from storage.io import ObjectStore, object_store_for
 
 ProfileResolver = Callable[[dict[str, Any]], dict[str, Any]]
+StoragePreparer = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,26 @@ class StorageResolver:
     endpoint and root keys, secrets taken from settings).
     """
 
-    def __init__(self, resolve_profile: ProfileResolver | None = None) -> None:
+    def __init__(
+        self,
+        resolve_profile: ProfileResolver | None = None,
+        prepare: StoragePreparer | None = None,
+    ) -> None:
         self._resolve = resolve_profile or (lambda profile: profile)
+        self._prepare = prepare
         self._stores: dict[tuple[str, str], ObjectStore] = {}
         self._lock = threading.Lock()
 
     def profile(self, warehouse: WarehouseRecord) -> dict[str, Any]:
         return self._resolve(dict(warehouse.storage))
+
+    def resolve(self, profile: dict[str, Any]) -> dict[str, Any]:
+        return self._resolve(dict(profile))
+
+    def prepare(self, location: str, profile: dict[str, Any]) -> None:
+        """Whatever a new warehouse's storage needs first (a bucket on the embedded store)."""
+        if self._prepare is not None:
+            self._prepare(location, profile)
 
     def for_warehouse(self, warehouse: WarehouseRecord) -> ObjectStore:
         key = (warehouse.id, warehouse.location)

@@ -56,6 +56,10 @@ class WarehouseService:
         check_warehouse_name(name)
         location = normalize_location(location, "warehouse location")
         storage = storage or {}
+        try:
+            self._context.storage.prepare(location, storage)
+        except Exception as error:
+            raise BadRequest(f"Storage check failed at {location}: {error}") from error
         if verify:
             self._verify_storage(location, storage)
         with self._context.store.write() as tx:
@@ -63,7 +67,7 @@ class WarehouseService:
 
     def _verify_storage(self, location: str, storage: dict[str, Any]) -> None:
         """Write, read, list and delete a probe, so a bad profile fails now, not at a commit."""
-        resolved = self._context.storage._resolve(dict(storage))
+        resolved = self._context.storage.resolve(storage)
         store = object_store_for(location, resolved)
         probe = f"{location}/.icefloe-probe-{uuid.uuid4().hex}"
         try:
