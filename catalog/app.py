@@ -22,6 +22,7 @@ from catalog.settings import Settings
 from catalog.store.database import create_catalog_engine
 from catalog.store.migrate import upgrade
 from catalog.store.repository import SqlCatalogStore
+from catalog.vending.registry import VendorRegistry
 
 
 def build_catalog(settings: Settings, embedded: EmbeddedStore | None = None) -> CatalogService:
@@ -44,7 +45,7 @@ def build_catalog(settings: Settings, embedded: EmbeddedStore | None = None) -> 
     storage = StorageResolver(
         embedded.resolve if embedded else None, embedded.prepare if embedded else None
     )
-    context = ServiceContext(SqlCatalogStore(engine), storage, limits)
+    context = ServiceContext(SqlCatalogStore(engine), storage, limits, VendorRegistry(embedded))
     return CatalogService(context)
 
 
@@ -77,6 +78,8 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
         summary="Apache Iceberg REST catalog",
         default_response_class=ORJSONResponse,
         lifespan=lifespan,
+        # No spec path ends in "/": such a path is an unknown route (404), not a 307 elsewhere.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.catalog = catalog

@@ -90,14 +90,26 @@ def print_connection_help(
         console.print(code, soft_wrap=True, highlight=False, markup=False)
 
 
-def ensure_default_warehouse(catalog: CatalogService, settings: Settings) -> str:
-    """On first start with an empty catalog, create the default warehouse."""
+def ensure_default_warehouse(
+    catalog: CatalogService, settings: Settings, embedded: EmbeddedStore | None
+) -> str:
+    """On first start with an empty catalog, create the default warehouse: a bucket of the
+    embedded store when it runs here (clients then get vended credentials), else a folder."""
     existing = catalog.warehouses.list()
     if existing:
         names = [w.name for w in existing]
         return settings.default_warehouse if settings.default_warehouse in names else names[0]
-    catalog.warehouses.ensure(settings.default_warehouse, settings.default_warehouse_location, {})
-    return settings.default_warehouse
+    name = settings.default_warehouse
+    kind = settings.default_warehouse_storage or ("embedded" if embedded else "file")
+    if kind == "embedded":
+        if embedded is None:
+            raise CatalogError("the default warehouse is to be embedded, but no store runs here")
+        # The store is ours and not yet listening: create the bucket in-process, skip the probe.
+        catalog.warehouses.create(name, f"s3://{name}", {"type": "embedded"}, verify=False)
+    else:
+        catalog.warehouses.create(name, settings.default_warehouse_location, {})
+    log.info("event=warehouse_created name=%s storage=%s", name, kind)
+    return name
 
 
 def ensure_admin_token(catalog: CatalogService, settings: Settings) -> None:
@@ -160,10 +172,10 @@ def serve(
                 root_secret_access_key=settings.s3_root_secret_access_key,
             )
         )
-        embedded = EmbeddedStore(settings.s3_endpoint, s3_app.root_credentials)
+        embedded = EmbeddedStore(settings.s3_endpoint, s3_app.root_credentials, s3_app)
     try:
         catalog = build_catalog(settings, embedded)
-        warehouse = ensure_default_warehouse(catalog, settings)
+        warehouse = ensure_default_warehouse(catalog, settings, embedded)
         if settings.auth_enabled:
             ensure_admin_token(catalog, settings)
     except CatalogError as error:

@@ -14,7 +14,12 @@ from urllib.parse import urlsplit
 from pyarrow import fs as pafs
 
 from catalog.settings import Settings
-from storage.s3 import CredentialAuthority, RootCredentials, load_or_create_root_credentials
+from storage.s3 import (
+    CredentialAuthority,
+    RootCredentials,
+    S3Application,
+    load_or_create_root_credentials,
+)
 
 EMBEDDED = "embedded"
 REGION = "auto"
@@ -24,6 +29,7 @@ REGION = "auto"
 class EmbeddedStore:
     endpoint: str
     root: RootCredentials
+    local: S3Application | None = None  # set when the store runs in this process
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EmbeddedStore:
@@ -58,6 +64,10 @@ class EmbeddedStore:
             self.ensure_bucket(urlsplit(location).netloc)
 
     def ensure_bucket(self, bucket: str) -> None:
+        if self.local is not None:
+            if bucket not in {b.name for b in self.local.store.list_buckets()}:
+                self.local.store.create_bucket(bucket)
+            return
         parts = urlsplit(self.endpoint)
         filesystem = pafs.S3FileSystem(
             access_key=self.root.access_key_id,

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     default_warehouse: str = Field(
         default="default", description="Created on first start; used when a client names none."
     )
+    default_warehouse_storage: Literal["embedded", "file"] | None = Field(
+        default=None,
+        description="Where the default warehouse lives: the embedded store when it runs, "
+        "else the data directory.",
+    )
     idempotency_key_lifetime: timedelta = timedelta(minutes=30)
     max_request_bytes: int = Field(
         default=8 * 1024 * 1024,

@@ -46,6 +46,15 @@ def catalog_server(
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogServer]:
+    """A server whose default warehouse lives on its embedded S3 store (the product default)."""
+    server = CatalogServer(tmp_path_factory.mktemp("catalog-embedded"), storage="embedded")
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def catalog(catalog_server: CatalogServer) -> RestCatalog:
     return RestCatalog(

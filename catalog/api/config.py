@@ -57,7 +57,7 @@ async def get_config(
         raise Forbidden(f"No access to warehouse {found.name}")
     lifetime = int(catalog.context.limits.idempotency_lifetime.total_seconds())
     body = {
-        "defaults": {},
+        "defaults": await run_in_threadpool(catalog.tables.client_defaults, found),
         "overrides": {"prefix": found.name, "namespace-separator": "%1F"},
         "endpoints": request.app.state.endpoints,
         "idempotency-key-lifetime": iso_duration(lifetime),

@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from catalog.api.deps import CatalogDep, Idempotency, NamespacePath, Prefix, TablePath
 from catalog.api.responses import errors, json_bytes, no_content
-from catalog.api.security import authorize
+from catalog.api.security import Authorized, authorize
+from catalog.auth.principal import Permission, Principal
 from catalog.protocol import (
     CommitTableRequest,
     CommitTableResponse,
@@ -22,6 +23,25 @@ from catalog.protocol import (
     ReportMetricsRequest,
 )
 from catalog.service.identifiers import check_namespace, check_object_name
+from catalog.service.tables import Delegation
+
+AccessDelegation = Annotated[
+    str | None,
+    Header(
+        alias="X-Iceberg-Access-Delegation",
+        description="Comma-separated: vended-credentials and/or remote-signing.",
+    ),
+]
+
+
+def delegation_for(
+    header: str | None, principal: Principal, warehouse: str, namespace: tuple[str, ...]
+) -> Delegation:
+    """Vended credentials only when asked for; read-only unless the caller may write."""
+    asked = {part.strip() for part in (header or "").split(",")}
+    may_write = principal.may(Permission.WRITE, warehouse, namespace)
+    return Delegation("vended-credentials" in asked, "write" if may_write else "read")
+
 
 router = APIRouter(prefix="/v1/{prefix}", tags=["Catalog API"], dependencies=[Depends(authorize)])
 TABLE = "/namespaces/{namespace}/tables/{table}"
@@ -58,8 +78,13 @@ async def create_table(
     body: CreateTableRequest,
     catalog: CatalogDep,
     ticket: Idempotency,
+    principal: Authorized,
+    access_delegation: AccessDelegation = None,
 ) -> Response:
-    result = await run_in_threadpool(catalog.tables.create, prefix, namespace, body, ticket)
+    delegation = delegation_for(access_delegation, principal, prefix, namespace)
+    result = await run_in_threadpool(
+        catalog.tables.create, prefix, namespace, body, ticket, delegation
+    )
     return json_bytes(result)
 
 
@@ -75,8 +100,13 @@ async def register_table(
     body: RegisterTableRequest,
     catalog: CatalogDep,
     ticket: Idempotency,
+    principal: Authorized,
+    access_delegation: AccessDelegation = None,
 ) -> Response:
-    result = await run_in_threadpool(catalog.tables.register, prefix, namespace, body, ticket)
+    delegation = delegation_for(access_delegation, principal, prefix, namespace)
+    result = await run_in_threadpool(
+        catalog.tables.register, prefix, namespace, body, ticket, delegation
+    )
     return json_bytes(result)
 
 
@@ -91,15 +121,39 @@ async def load_table(
     namespace: NamespacePath,
     table: TablePath,
     catalog: CatalogDep,
+    principal: Authorized,
     snapshots: Annotated[Literal["all", "refs"], Query()] = "all",
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    access_delegation: AccessDelegation = None,
 ) -> Response:
+    delegation = delegation_for(access_delegation, principal, prefix, namespace)
     loaded = await run_in_threadpool(
-        catalog.tables.load, prefix, namespace, table, snapshots, if_none_match
+        catalog.tables.load, prefix, namespace, table, snapshots, if_none_match, delegation
     )
     if isinstance(loaded, str):
         return Response(status_code=304, headers={"ETag": loaded})
     return json_bytes(loaded.body, headers={"ETag": loaded.etag})
+
+
+@router.get(
+    TABLE + "/credentials",
+    operation_id="loadCredentials",
+    responses=errors(400, 404, 503),
+)
+async def load_credentials(
+    prefix: Prefix,
+    namespace: NamespacePath,
+    table: TablePath,
+    catalog: CatalogDep,
+    principal: Authorized,
+    plan_id: Annotated[str | None, Query(alias="planId")] = None,
+) -> Response:
+    """Fresh credentials for a table, read-only unless the caller may write to it."""
+    access = delegation_for("vended-credentials", principal, prefix, namespace).access
+    result = await run_in_threadpool(
+        catalog.tables.load_credentials, prefix, namespace, table, access
+    )
+    return json_bytes(result, headers={"Cache-Control": "no-store"})
 
 
 @router.head(TABLE, operation_id="tableExists", status_code=204, responses=errors(400, 404))

@@ -55,6 +55,7 @@ POLICY: dict[str, Rule] = {
     "createTable": _write(Target.PATH_NAMESPACE),
     "registerTable": _write(Target.PATH_NAMESPACE),
     "loadTable": _read(Target.PATH_NAMESPACE),
+    "loadCredentials": _read(Target.PATH_NAMESPACE),
     "tableExists": _read(Target.PATH_NAMESPACE),
     "updateTable": _write(Target.PATH_NAMESPACE),
     "dropTable": _write(Target.PATH_NAMESPACE),

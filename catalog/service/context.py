@@ -11,6 +11,7 @@ from typing import Any
 from catalog.exceptions import NoSuchWarehouse
 from catalog.service.ports import CatalogStore, CatalogTransaction
 from catalog.store.records import IdempotencyTicket, WarehouseRecord
+from catalog.vending.registry import VendorRegistry
 from storage.io import ObjectStore, object_store_for
 
 ProfileResolver = Callable[[dict[str, Any]], dict[str, Any]]
@@ -68,6 +69,7 @@ class ServiceContext:
     store: CatalogStore
     storage: StorageResolver
     limits: Limits = field(default_factory=Limits)
+    vendors: VendorRegistry = field(default_factory=lambda: VendorRegistry(None))
 
     def warehouse(self, tx: CatalogTransaction, name: str) -> WarehouseRecord:
         warehouse = tx.warehouse_by_name(name)

@@ -108,8 +108,9 @@ class NamespaceService:
             found = self._context.warehouse(tx, warehouse)
             namespace = require_namespace(tx, found.id, levels)
             current = dict(tx.lock_namespace(namespace.id) or {})
-            removed = [key for key in removals if key in current]
-            missing = [key for key in removals if key not in current]
+            unique = list(dict.fromkeys(removals))
+            removed = [key for key in unique if key in current]
+            missing = [key for key in unique if key not in current]
             for key in removed:
                 del current[key]
             current.update(updates)

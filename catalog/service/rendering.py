@@ -15,7 +15,12 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
-def load_result(metadata_location: str | None, metadata_json: str, config: dict[str, str]) -> bytes:
+def load_result(
+    metadata_location: str | None,
+    metadata_json: str,
+    config: dict[str, str],
+    storage_credentials: list[dict[str, object]] | None = None,
+) -> bytes:
     head = b'{"metadata-location":' + dumps(metadata_location) if metadata_location else b"{"
     separator = b"," if metadata_location else b""
     return (
@@ -25,6 +30,7 @@ def load_result(metadata_location: str | None, metadata_json: str, config: dict[
         + metadata_json.encode("utf-8")
         + b',"config":'
         + dumps(config)
+        + (b',"storage-credentials":' + dumps(storage_credentials) if storage_credentials else b"")
         + b"}"
     )
 

@@ -21,6 +21,7 @@ from catalog.exceptions import (
     NoSuchTable,
     NoSuchView,
     NotFound,
+    StorageUnavailable,
     ValidationFailed,
 )
 from catalog.protocol import (
@@ -48,12 +49,37 @@ from catalog.service.rendering import (
     only_referenced_snapshots,
 )
 from catalog.service.table_metadata import metadata_to_json, parse_table_metadata
-from catalog.store.records import IdempotencyTicket, ObjectKind, ObjectRecord, PointerSwap
+from catalog.store.records import (
+    IdempotencyTicket,
+    ObjectKind,
+    ObjectRecord,
+    PointerSwap,
+    WarehouseRecord,
+)
+from catalog.vending.base import Access, StorageCredential, VendingUnavailable
+from catalog.vending.registry import VendorRegistry
 from storage.io import ObjectMissing
 
 log = logging.getLogger("icefloe.tables")
 
 SnapshotMode = Literal["all", "refs"]
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """What a client asked for (X-Iceberg-Access-Delegation) and what it may do there."""
+
+    vended_credentials: bool = False
+    access: Access = "read"
+
+
+NO_DELEGATION = Delegation()
+
+
+@dataclass(frozen=True)
+class TableConfig:
+    config: dict[str, str]
+    storage_credentials: list[dict[str, object]]
 
 
 @dataclass(frozen=True)
@@ -88,8 +114,46 @@ class TableService:
         self._context = context
         self._committer = Committer(context)
 
-    def _config(self) -> dict[str, str]:
-        return {}
+    def _config(
+        self, warehouse: WarehouseRecord, table_location: str, delegation: Delegation
+    ) -> TableConfig:
+        """Vended credentials for exactly this table's location, when asked for and possible."""
+        if not delegation.vended_credentials:
+            return TableConfig({}, [])
+        credential = self.vend(warehouse, table_location, delegation.access)
+        if credential is None:
+            return TableConfig({}, [])
+        return TableConfig(dict(credential.config), [credential.as_wire()])
+
+    def vend(
+        self, warehouse: WarehouseRecord, table_location: str, access: Access
+    ) -> StorageCredential | None:
+        profile = self._context.storage.profile(warehouse)
+        vendor = self._context.vendors.vendor(warehouse, profile)
+        if vendor is None:
+            return None
+        prefix = table_location.rstrip("/") + "/"
+        try:
+            return vendor.vend(prefix, access, VendorRegistry.ttl(warehouse))
+        except VendingUnavailable as error:
+            raise StorageUnavailable(f"Credential vending failed: {error}") from error
+
+    def client_defaults(self, warehouse: WarehouseRecord) -> dict[str, str]:
+        """Config defaults: ask for vended credentials wherever this warehouse can vend."""
+        profile = self._context.storage.profile(warehouse)
+        if self._context.vendors.vendor(warehouse, profile) is None:
+            return {}
+        return {"header.X-Iceberg-Access-Delegation": "vended-credentials"}
+
+    def load_credentials(
+        self, warehouse: str, namespace: Sequence[str], name: str, access: Access
+    ) -> bytes:
+        with self._context.store.read() as tx:
+            found = self._context.warehouse(tx, warehouse)
+            record = require_object(tx, found.id, namespace, name, "table")
+        location = orjson.loads(record.metadata_json)["location"]
+        credential = self.vend(found, location, access)
+        return dumps({"storage-credentials": [credential.as_wire()] if credential else []})
 
     # reads ------------------------------------------------------------------------------
     def list(
@@ -126,6 +190,7 @@ class TableService:
         name: str,
         mode: SnapshotMode = "all",
         if_none_match: str | None = None,
+        delegation: Delegation = NO_DELEGATION,
     ) -> LoadedTable | str:
         """The response, or just the ETag when the client's copy is current."""
         with self._context.store.read() as tx:
@@ -137,7 +202,10 @@ class TableService:
         text = record.metadata_json
         if mode == "refs":
             text = only_referenced_snapshots(text)
-        return LoadedTable(load_result(record.metadata_location, text, self._config()), etag)
+        location = orjson.loads(record.metadata_json)["location"]
+        table = self._config(found, location, delegation)
+        body = load_result(record.metadata_location, text, table.config, table.storage_credentials)
+        return LoadedTable(body, etag)
 
     def exists(self, warehouse: str, namespace: Sequence[str], name: str) -> None:
         with self._context.store.read() as tx:
@@ -151,6 +219,7 @@ class TableService:
         namespace: Sequence[str],
         request: CreateTableRequest,
         ticket: IdempotencyTicket | None,
+        delegation: Delegation = NO_DELEGATION,
     ) -> bytes:
         name = check_object_name(request.name)
         table_uuid = uuid.uuid4()
@@ -178,16 +247,18 @@ class TableService:
             raise ValidationFailed(f"Invalid table definition: {error}") from error
         require_metadata_path_within(metadata.properties, found.location)
         text = metadata_to_json(metadata)
+        table = self._config(found, location, delegation)
         if request.stage_create:
-            return load_result(None, text, self._config())
+            return load_result(None, text, table.config, table.storage_credentials)
         metadata_location = table_metadata_file(location, dict(metadata.properties), 0)
         store = self._context.storage.for_warehouse(found)
         write_metadata_file(store, metadata_location, text)
         try:
             with self._context.store.write() as tx:
                 tx.insert_object(ns, name, "table", metadata_location, text)
-                body = load_result(metadata_location, text, self._config())
-                return finalize(tx, ticket, body)
+                # The stored replay carries no secrets; a retrying client reloads credentials.
+                finalize(tx, ticket, load_result(metadata_location, text, {}))
+                return load_result(metadata_location, text, table.config, table.storage_credentials)
         except BaseException:
             store.delete(metadata_location)
             raise
@@ -283,6 +354,7 @@ class TableService:
         namespace: Sequence[str],
         request: RegisterTableRequest,
         ticket: IdempotencyTicket | None,
+        delegation: Delegation = NO_DELEGATION,
     ) -> bytes:
         name = check_object_name(request.name)
         with self._context.store.read() as tx:
@@ -310,8 +382,9 @@ class TableService:
                 tx.swap([PointerSwap(existing.id, existing.version, location, text)])
             else:
                 tx.insert_object(ns, name, "table", location, text)
-            body = load_result(location, text, self._config())
-            return finalize(tx, ticket, body)
+            finalize(tx, ticket, load_result(location, text, {}))
+        table = self._config(found, metadata.location, delegation)
+        return load_result(location, text, table.config, table.storage_credentials)
 
     def unregister(
         self,

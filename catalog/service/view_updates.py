@@ -41,7 +41,8 @@ class SetCurrentViewVersionUpdate(IcebergBaseModel):
 
 
 class AssertViewUUID(IcebergBaseModel):
-    type: Literal["assert-view-uuid"] = Field(default="assert-view-uuid")
+    # Required, as in the spec: a requirement that names no type is not this one.
+    type: Literal["assert-view-uuid"]
     uuid: str
 
     def validate_against(self, metadata: ViewMetadata) -> None:

@@ -47,6 +47,7 @@ def test_serve_then_the_readme_script_works_as_written(tmp_path: Path) -> None:
         **os.environ,
         "ICEFLOE_DATA_DIR": str(tmp_path / "icefloe-data"),
         "ICEFLOE_PORT": str(port),
+        "ICEFLOE_S3_PORT": str(free_port()),
     }
     server = subprocess.Popen(
         [str(ROOT / "dev"), "serve"],
@@ -73,6 +74,7 @@ def test_serve_then_the_readme_script_works_as_written(tmp_path: Path) -> None:
         os.killpg(server.pid, signal.SIGTERM)
         output = server.communicate(timeout=30)[0].decode()
     assert "warehouse default" in output
+    assert "embedded S3 store" in output
     for engine in ("PyIceberg", "DuckDB", "Spark"):
         assert engine in output
     assert f'uri="{uri}"' in output

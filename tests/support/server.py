@@ -21,10 +21,13 @@ class CatalogServer:
         database_url: str | None = None,
         env: dict[str, str] | None = None,
         port: int | None = None,
+        storage: str = "file",
     ) -> None:
         self.data_dir = data_dir
         self.database_url = database_url
         self.port = port or free_port()
+        self.s3_port = free_port()
+        self.storage = storage
         self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / f"server-{self.port}.log"
@@ -32,6 +35,10 @@ class CatalogServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def s3_url(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
 
     @property
     def token(self) -> str:
@@ -53,10 +60,17 @@ class CatalogServer:
             str(self.port),
             "--data-dir",
             str(self.data_dir),
+            "--s3-port",
+            str(self.s3_port),
         ]
         if self.database_url:
             command += ["--database-url", self.database_url]
-        env = {**os.environ, "ICEFLOE_LOG_LEVEL": "WARNING", **self.env}
+        env = {
+            **os.environ,
+            "ICEFLOE_LOG_LEVEL": "WARNING",
+            "ICEFLOE_DEFAULT_WAREHOUSE_STORAGE": self.storage,
+            **self.env,
+        }
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout

@@ -1,0 +1,1 @@
+"""Credential vending: short-lived storage credentials scoped to one table's location."""

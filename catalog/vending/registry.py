@@ -1,0 +1,40 @@
+"""Which vendor serves a warehouse, chosen by its storage profile's type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from catalog.embedded_store import EMBEDDED, EmbeddedStore
+from catalog.store.records import WarehouseRecord
+from catalog.vending.base import DEFAULT_TTL, TTL_PROPERTY, CredentialVendor
+from catalog.vending.embedded import EmbeddedVendor
+
+VendorFactory = Callable[[dict[str, Any]], CredentialVendor]
+
+
+class VendorRegistry:
+    def __init__(
+        self,
+        embedded: EmbeddedStore | None,
+        factories: dict[str, VendorFactory] | None = None,
+    ) -> None:
+        self._factories: dict[str, VendorFactory] = dict(factories or {})
+        if embedded is not None:
+            vendor = EmbeddedVendor(embedded.authority, embedded.endpoint)
+            self._factories[EMBEDDED] = lambda profile: vendor
+
+    def vendor(
+        self, warehouse: WarehouseRecord, profile: dict[str, Any]
+    ) -> CredentialVendor | None:
+        kind = str(warehouse.storage.get("vending") or warehouse.storage.get("type") or "")
+        factory = self._factories.get(kind)
+        return factory(profile) if factory else None
+
+    @staticmethod
+    def ttl(warehouse: WarehouseRecord) -> timedelta:
+        raw = warehouse.properties.get(TTL_PROPERTY)
+        if raw and raw.isdigit() and int(raw) > 0:
+            return timedelta(seconds=int(raw))
+        return DEFAULT_TTL
