@@ -44,7 +44,14 @@ async def list_namespaces(
     page_size: PageSize = None,
 ) -> Response:
     levels = check_namespace(parent.split("\x1f"), allow_empty=True) if parent else ()
-    body = await run_in_threadpool(catalog.namespaces.list, prefix, levels, page_token, page_size)
+    body = await run_in_threadpool(
+        catalog.namespaces.list,
+        prefix,
+        levels,
+        page_token,
+        page_size,
+        lambda namespace: principal.may_see_namespace(prefix, namespace),
+    )
     return json_bytes(body)
 
 

@@ -26,9 +26,9 @@ from catalog.protocol import CommitTableRequest
 from catalog.service.context import ServiceContext, finalize
 from catalog.service.identifiers import dotted
 from catalog.service.locations import (
+    check_no_overlap,
+    check_table_paths,
     metadata_version,
-    require_metadata_path_within,
-    require_within,
     table_metadata_file,
 )
 from catalog.service.namespaces import require_namespace
@@ -67,6 +67,7 @@ class PreparedCommit:
     metadata_location: str
     metadata_json: str
     wrote_file: bool
+    location: str
 
     @property
     def response(self) -> bytes:
@@ -113,14 +114,18 @@ class Committer:
         )
         if current is not None and not changed:
             return PreparedCommit(
-                change, namespace, current, current.metadata_location, current.metadata_json, False
+                change,
+                namespace,
+                current,
+                current.metadata_location,
+                current.metadata_json,
+                False,
+                metadata.location,
             )
-        if base is None or metadata.location != base.location:
-            require_within(metadata.location, warehouse.location, "table location")
-        require_metadata_path_within(metadata.properties, warehouse.location)
+        check_table_paths(metadata.location, metadata.properties, warehouse.location)
         version = metadata_version(current.metadata_location) + 1 if current else 0
         location = table_metadata_file(metadata.location, dict(metadata.properties), version)
-        return PreparedCommit(change, namespace, current, location, text, True)
+        return PreparedCommit(change, namespace, current, location, text, True, metadata.location)
 
     def _discard(self, store: ObjectStore, prepared: Sequence[PreparedCommit]) -> None:
         for commit in prepared:
@@ -178,6 +183,10 @@ class Committer:
             with self._context.store.write() as tx:
                 swaps = []
                 for commit in prepared:
+                    if commit.wrote_file:
+                        own_id = commit.current.id if commit.current else None
+                        warehouse_id = commit.namespace.warehouse_id
+                        check_no_overlap(tx, warehouse_id, commit.location, own_id)
                     if commit.current is None:
                         tx.insert_object(
                             commit.namespace,
@@ -185,6 +194,7 @@ class Committer:
                             "table",
                             commit.metadata_location,
                             commit.metadata_json,
+                            commit.location,
                         )
                     elif commit.wrote_file:
                         swaps.append(
@@ -193,6 +203,7 @@ class Committer:
                                 commit.current.version,
                                 commit.metadata_location,
                                 commit.metadata_json,
+                                commit.location,
                             )
                         )
                 tx.swap(swaps)

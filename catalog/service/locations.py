@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 from pyiceberg.table.locations import load_location_provider
 
 from catalog.exceptions import BadRequest
+from catalog.service.ports import CatalogTransaction
 
 SUPPORTED_SCHEMES = ("file", "s3", "s3a", "s3n")
 _ENCODED = re.compile(r"%[0-9a-fA-F]{2}")
-WRITE_METADATA_PATH = "write.metadata.path"
 
 
 def normalize_location(location: str, what: str = "location") -> str:
@@ -54,13 +54,6 @@ def require_within(location: str, root: str, what: str = "location") -> str:
     return normalized
 
 
-def require_metadata_path_within(properties: Mapping[str, str], root: str) -> None:
-    """`write.metadata.path` moves the metadata files this server writes: inside the warehouse."""
-    path = properties.get(WRITE_METADATA_PATH)
-    if path:
-        require_within(path, root, WRITE_METADATA_PATH)
-
-
 def default_object_location(
     warehouse_location: str,
     namespace: Sequence[str],
@@ -92,3 +85,27 @@ def metadata_version(metadata_location: str) -> int:
     name = metadata_location.rsplit("/", 1)[-1]
     head = name.split("-", 1)[0]
     return int(head) if head.isdigit() else -1
+
+
+PATH_PROPERTIES = ("write.data.path", "write.metadata.path", "write.object-storage.path")
+
+
+def check_table_paths(location: str, properties: Mapping[str, str], warehouse: str) -> None:
+    """A table's location lies in its warehouse, and the paths its writers use lie in its
+    location: vended credentials cover exactly the location, nothing beside it."""
+    require_within(location, warehouse, "table location")
+    for key in PATH_PROPERTIES:
+        value = properties.get(key)
+        if value and not is_within(normalize_location(value, key), location):
+            raise BadRequest(f"Invalid {key} {value!r}: must lie inside the table location")
+
+
+def check_no_overlap(
+    tx: CatalogTransaction, warehouse_id: str, location: str, own_id: str | None
+) -> None:
+    """No table or view may live at, above or below another one's location."""
+    for other_id, other in tx.objects_overlapping(warehouse_id, location):
+        if other_id != own_id:
+            raise BadRequest(
+                f"Location {location} overlaps the location {other} of another table or view"
+            )

@@ -34,8 +34,9 @@ from catalog.service.commits import Committer, TableChange, write_metadata_file
 from catalog.service.context import ServiceContext, finalize
 from catalog.service.identifiers import check_object_name, dotted
 from catalog.service.locations import (
+    check_no_overlap,
+    check_table_paths,
     default_object_location,
-    require_metadata_path_within,
     require_within,
     table_metadata_file,
 )
@@ -245,7 +246,7 @@ class TableService:
             )
         except (ValueError, KeyError, NotImplementedError, IcebergValidationError) as error:
             raise ValidationFailed(f"Invalid table definition: {error}") from error
-        require_metadata_path_within(metadata.properties, found.location)
+        check_table_paths(location, metadata.properties, found.location)
         text = metadata_to_json(metadata)
         table = self._config(found, location, delegation)
         if request.stage_create:
@@ -255,7 +256,8 @@ class TableService:
         write_metadata_file(store, metadata_location, text)
         try:
             with self._context.store.write() as tx:
-                tx.insert_object(ns, name, "table", metadata_location, text)
+                check_no_overlap(tx, found.id, location, None)
+                tx.insert_object(ns, name, "table", metadata_location, text, location)
                 # The stored replay carries no secrets; a retrying client reloads credentials.
                 finalize(tx, ticket, load_result(metadata_location, text, {}))
                 return load_result(metadata_location, text, table.config, table.storage_credentials)
@@ -369,7 +371,7 @@ class TableService:
         except UnicodeDecodeError as error:
             raise ValidationFailed(f"Metadata file is not UTF-8 JSON: {location}") from error
         metadata = parse_table_metadata(text)
-        require_within(metadata.location, found.location, "table location")
+        check_table_paths(metadata.location, metadata.properties, found.location)
         text = metadata_to_json(metadata)
         with self._context.store.write() as tx:
             ns = require_namespace(tx, found.id, namespace)
@@ -379,9 +381,13 @@ class TableService:
                     f"{existing.kind.capitalize()} already exists: {dotted((*namespace, name))}"
                 )
             if existing is not None:
-                tx.swap([PointerSwap(existing.id, existing.version, location, text)])
+                check_no_overlap(tx, found.id, metadata.location, existing.id)
+                tx.swap(
+                    [PointerSwap(existing.id, existing.version, location, text, metadata.location)]
+                )
             else:
-                tx.insert_object(ns, name, "table", location, text)
+                check_no_overlap(tx, found.id, metadata.location, None)
+                tx.insert_object(ns, name, "table", location, text, metadata.location)
             finalize(tx, ticket, load_result(location, text, {}))
         table = self._config(found, metadata.location, delegation)
         return load_result(location, text, table.config, table.storage_credentials)

@@ -20,6 +20,7 @@ from catalog.service.commits import write_metadata_file
 from catalog.service.context import ServiceContext, finalize
 from catalog.service.identifiers import check_object_name, dotted
 from catalog.service.locations import (
+    check_no_overlap,
     default_object_location,
     metadata_version,
     require_within,
@@ -92,7 +93,8 @@ class ViewService:
         write_metadata_file(store, metadata_location, text)
         try:
             with self._context.store.write() as tx:
-                tx.insert_object(ns, name, "view", metadata_location, text)
+                check_no_overlap(tx, found.id, location, None)
+                tx.insert_object(ns, name, "view", metadata_location, text, location)
                 return finalize(tx, ticket, load_result(metadata_location, text, {}))
         except BaseException:
             store.delete(metadata_location)
@@ -129,7 +131,10 @@ class ViewService:
             write_metadata_file(store, metadata_location, text)
             try:
                 with self._context.store.write() as tx:
-                    tx.swap([PointerSwap(record.id, record.version, metadata_location, text)])
+                    check_no_overlap(tx, found.id, location, record.id)
+                    tx.swap(
+                        [PointerSwap(record.id, record.version, metadata_location, text, location)]
+                    )
                     return finalize(tx, ticket, load_result(metadata_location, text, {}))
             except BaseException as error:
                 store.delete(metadata_location)
@@ -176,5 +181,6 @@ class ViewService:
         text = _json(metadata)
         with self._context.store.write() as tx:
             ns = require_namespace(tx, found.id, namespace)
-            tx.insert_object(ns, name, "view", location, text)
+            check_no_overlap(tx, found.id, metadata.location, None)
+            tx.insert_object(ns, name, "view", location, text, metadata.location)
             return finalize(tx, ticket, load_result(location, text, {}))

@@ -80,6 +80,7 @@ class CatalogObject(Base):
     kind: Mapped[str] = mapped_column(String(8))
     metadata_location: Mapped[str] = mapped_column(Text)
     metadata_json: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(Text, index=True)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -49,6 +49,7 @@ class PointerSwap:
     expected_version: int
     metadata_location: str
     metadata_json: str
+    location: str
 
 
 @dataclass(frozen=True)

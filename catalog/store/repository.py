@@ -60,6 +60,11 @@ def split_levels(name: str) -> tuple[str, ...]:
     return tuple(name.split(SEPARATOR)) if name else ()
 
 
+def is_within_location(location: str, root: str) -> bool:
+    location, root = location.rstrip("/"), root.rstrip("/")
+    return location == root or location.startswith(root + "/")
+
+
 def _violation(error: IntegrityError) -> Literal["unique", "foreign_key", "other"]:
     code = getattr(error.orig, "sqlstate", None)
     text = str(error.orig).upper()
@@ -261,14 +266,42 @@ class SqlTransaction:
             version=row.version,
         )
 
-    def object_locations(self, warehouse_id: str) -> list[tuple[str, str]]:
-        """Every (object id, metadata location) in a warehouse, for overlap checks."""
+    def objects_overlapping(self, warehouse_id: str, location: str) -> list[tuple[str, str]]:
+        """(object id, location) of every table or view at, above or below `location`."""
+        location = location.rstrip("/")
+        scheme, _, path = location.partition("://")
+        segments = path.split("/")
+        ancestors = [f"{scheme}://" + "/".join(segments[:i]) for i in range(1, len(segments) + 1)]
         rows = self._session.execute(
-            select(CatalogObject.id, CatalogObject.metadata_location).where(
-                CatalogObject.warehouse_id == warehouse_id
+            select(CatalogObject.id, CatalogObject.location).where(
+                CatalogObject.warehouse_id == warehouse_id,
+                CatalogObject.location.in_(ancestors)
+                | CatalogObject.location.startswith(location + "/", autoescape=True),
             )
         )
-        return [(row.id, row.metadata_location) for row in rows]
+        return [(row.id, row.location) for row in rows]
+
+    def object_at(self, warehouse_id: str, location: str) -> ObjectRecord | None:
+        """The table or view whose location contains `location`, if any."""
+        for object_id, _ in self.objects_overlapping(warehouse_id, location):
+            row = self._session.execute(
+                select(CatalogObject, Namespace.name)
+                .join(Namespace, Namespace.id == CatalogObject.namespace_id)
+                .where(CatalogObject.id == object_id)
+            ).first()
+            if row is not None and is_within_location(location, row[0].location):
+                item = row[0]
+                return ObjectRecord(
+                    item.id,
+                    warehouse_id,
+                    split_levels(row[1]),
+                    item.name,
+                    item.kind,  # type: ignore[arg-type]
+                    item.metadata_location,
+                    item.metadata_json,
+                    item.version,
+                )
+        return None
 
     def list_objects(
         self, namespace_id: str, kind: ObjectKind, after: str | None, limit: int | None
@@ -291,6 +324,7 @@ class SqlTransaction:
         kind: ObjectKind,
         metadata_location: str,
         metadata_json: str,
+        location: str,
     ) -> ObjectRecord:
         object_id = str(uuid.uuid4())
         try:
@@ -303,6 +337,7 @@ class SqlTransaction:
                     kind=kind,
                     metadata_location=metadata_location,
                     metadata_json=metadata_json,
+                    location=location.rstrip("/"),
                     version=1,
                     created_at=utcnow(),
                     updated_at=utcnow(),
@@ -344,6 +379,7 @@ class SqlTransaction:
                 .values(
                     metadata_location=swap.metadata_location,
                     metadata_json=swap.metadata_json,
+                    location=swap.location.rstrip("/"),
                     version=CatalogObject.version + 1,
                     updated_at=now,
                 )

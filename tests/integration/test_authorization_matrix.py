@@ -53,6 +53,8 @@ class World:
     namespace: str
     view_json: dict[str, Any]
     table_location: str
+    loose_table_metadata: str
+    loose_view_metadata: str
 
 
 def view_version(sql: str) -> dict[str, Any]:
@@ -96,7 +98,7 @@ REQUESTS: dict[str, Callable[[World], Request]] = {
     "registerTable": lambda w: (
         "POST",
         f"/v1/default/namespaces/{w.namespace}/register",
-        {"json": {"name": "r", "metadata-location": w.table_location}},
+        {"json": {"name": "r", "metadata-location": w.loose_table_metadata}},
     ),
     "loadTable": lambda w: ("GET", f"/v1/default/namespaces/{w.namespace}/tables/t", {}),
     "loadCredentials": lambda w: (
@@ -154,7 +156,7 @@ REQUESTS: dict[str, Callable[[World], Request]] = {
     "registerView": lambda w: (
         "POST",
         f"/v1/default/namespaces/{w.namespace}/register-view",
-        {"json": {"name": "rv", "metadata-location": w.view_json["metadata-location"]}},
+        {"json": {"name": "rv", "metadata-location": w.loose_view_metadata}},
     ),
     "loadView": lambda w: ("GET", f"/v1/default/namespaces/{w.namespace}/views/v", {}),
     "viewExists": lambda w: ("HEAD", f"/v1/default/namespaces/{w.namespace}/views/v", {}),
@@ -319,13 +321,27 @@ def build_world(catalog_server: CatalogServer) -> World:
             f"/namespaces/{namespace}/views",
             json={"name": "v", "schema": SCHEMA, "view-version": view_version("SELECT 1")},
         )
+        # Metadata files no longer registered anywhere, so registering them overlaps nothing.
+        loose = http.post(f"/namespaces/{namespace}/tables", json={"name": "u", "schema": SCHEMA})
+        http.post(f"/namespaces/{namespace}/tables/u/unregister")
+        loose_view = http.post(
+            f"/namespaces/{namespace}/views",
+            json={"name": "w", "schema": SCHEMA, "view-version": view_version("SELECT 3")},
+        )
+        http.delete(f"/namespaces/{namespace}/views/w")
         scratch = (catalog_server.data_dir / "warehouse" / "scratch").as_uri()
         httpx.post(
             f"{catalog_server.url}/admin/v1/warehouses",
             json={"name": "scratch", "location": scratch},
             headers=catalog_server.auth_headers,
         )
-        return World(namespace, view.json(), table.json()["metadata-location"])
+        return World(
+            namespace,
+            view.json(),
+            table.json()["metadata-location"],
+            loose.json()["metadata-location"],
+            loose_view.json()["metadata-location"],
+        )
 
 
 def state(server: CatalogServer, world: World) -> Any:
