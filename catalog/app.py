@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
@@ -22,7 +23,9 @@ from catalog.settings import Settings
 from catalog.store.database import create_catalog_engine
 from catalog.store.migrate import upgrade
 from catalog.store.repository import SqlCatalogStore
-from catalog.vending.registry import VendorRegistry
+from catalog.vending.r2 import R2Defaults, R2Profiles
+from catalog.vending.registry import VendorRegistry, cloud_factories
+from catalog.vending.sts import check_sts_profile
 
 
 def build_catalog(settings: Settings, embedded: EmbeddedStore | None = None) -> CatalogService:
@@ -42,10 +45,20 @@ def build_catalog(settings: Settings, embedded: EmbeddedStore | None = None) -> 
     )
     if embedded is None and settings.s3_data_dir.exists():
         embedded = EmbeddedStore.from_settings(settings)
-    storage = StorageResolver(
-        embedded.resolve if embedded else None, embedded.prepare if embedded else None
-    )
-    context = ServiceContext(SqlCatalogStore(engine), storage, limits, VendorRegistry(embedded))
+    r2 = R2Profiles(R2Defaults.from_settings(settings))
+
+    def resolve(profile: dict[str, Any]) -> dict[str, Any]:
+        return r2.resolve(embedded.resolve(profile) if embedded else profile)
+
+    def prepare(location: str, profile: dict[str, Any]) -> None:
+        r2.check(profile)
+        check_sts_profile(profile)
+        if embedded:
+            embedded.prepare(location, profile)
+
+    storage = StorageResolver(resolve, prepare)
+    vendors = VendorRegistry(embedded, cloud_factories(r2))
+    context = ServiceContext(SqlCatalogStore(engine), storage, limits, vendors)
     return CatalogService(context)
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     )
     s3_root_access_key_id: str | None = None
     s3_root_secret_access_key: str | None = None
+    r2_account_id: str | None = Field(
+        default=None, description="Cloudflare account of R2 warehouses whose profile names none."
+    )
+    r2_api_token: SecretStr | None = Field(
+        default=None,
+        description="Cloudflare API token that may create R2 temporary credentials; "
+        "kept out of the catalog database.",
+    )
+    r2_parent_access_key_id: str | None = Field(
+        default=None,
+        description="Access key id of the R2 API token temporary credentials derive from.",
+    )
+    r2_api_base: str = "https://api.cloudflare.com/client/v4"
+    r2_api_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
 

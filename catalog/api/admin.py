@@ -37,7 +37,7 @@ class CreateTokenRequest(BaseModel):
 
 
 def warehouse_json(warehouse: WarehouseRecord) -> dict[str, Any]:
-    storage = {k: v for k, v in warehouse.storage.items() if "secret" not in k}
+    storage = {k: v for k, v in warehouse.storage.items() if "secret" not in k and "token" not in k}
     return {
         "id": warehouse.id,
         "name": warehouse.name,

@@ -1,4 +1,4 @@
-"""Which vendor serves a warehouse, chosen by its storage profile's type."""
+"""Which vendor serves a warehouse, chosen by its storage profile's `vending` or `type`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,16 @@ from catalog.embedded_store import EMBEDDED, EmbeddedStore
 from catalog.store.records import WarehouseRecord
 from catalog.vending.base import DEFAULT_TTL, TTL_PROPERTY, CredentialVendor
 from catalog.vending.embedded import EmbeddedVendor
+from catalog.vending.r2 import R2, R2Profiles, R2VendorFactory
+from catalog.vending.sts import STS, StsVendorFactory
 
 VendorFactory = Callable[[dict[str, Any]], CredentialVendor]
+
+
+def cloud_factories(r2: R2Profiles) -> dict[str, VendorFactory]:
+    """Vendors for storage outside this process: `{"type": "r2"}` asks Cloudflare's API,
+    `{"vending": "sts"}` (on any S3 profile) asks an STS."""
+    return {R2: R2VendorFactory(r2), STS: StsVendorFactory()}
 
 
 class VendorRegistry:
