@@ -1,0 +1,162 @@
+"""loadTable throughput and latency against the ceiling of our process model.
+
+Every engine calls loadTable before anything else, so it is the catalog's hot path. The
+baseline is uvicorn, configured as `icefloe serve` configures it, answering with the very bytes
+the catalog returned, through a bare ASGI callable: what the catalog spends above that is
+routing, validation, authentication, the thread hop and the database. Each catalog figure is
+measured right next to its baseline (same clients, same moment), so the noise of a shared
+machine lands on both. Clients load tables picked at random among the catalog's, so a larger
+catalog is not served from one hot row. The ETag rows send `If-None-Match` with the current
+tag: the catalog must still look the table up, but sends no body.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import httpx
+from httpx import Response
+
+from tests.benchmarks.loadgen import HOW_IT_RUNS, LoadResult, LoadSpec, Request, run_load
+from tests.benchmarks.populate import NAMESPACE
+from tests.benchmarks.report import Column, Row, SuiteResult, ratio
+from tests.benchmarks.servers import auth_headers, bare_server, catalog_servers, pid_of
+from tests.benchmarks.workspace import Workspace
+from tests.support.server import CatalogServer
+
+SAMPLED_TABLES = 1_000
+ETAG_TABLES = 100
+
+
+@dataclass(frozen=True)
+class Plan:
+    table_counts: tuple[int, ...]
+    clients: tuple[int, ...]
+    etag_clients: tuple[int, ...]
+    seconds: float
+    warmup: float
+
+
+FULL = Plan((10, 10_000, 100_000), (1, 8, 32), (1, 8, 32), seconds=5.0, warmup=1.0)
+QUICK = Plan((10, 10_000), (1, 8, 32), (8,), seconds=1.5, warmup=0.3)
+
+COLUMNS = [
+    Column("tables", "tables", "int"),
+    Column("request", "request"),
+    Column("clients", "clients", "int"),
+    Column("rate", "req/s", "rate"),
+    Column("p50", "p50 ms", "ms"),
+    Column("p99", "p99 ms", "ms"),
+    Column("server_cpu", "srv CPU", "cpu"),
+    Column("base_rate", "ceiling req/s", "rate"),
+    Column("base_p50", "ceiling p50", "ms"),
+    Column("base_p99", "ceiling p99", "ms"),
+    Column("rate_ratio", "req/s ÷ ceiling", "ratio"),
+    Column("p50_ratio", "p50 ÷ ceiling", "ratio"),
+]
+
+
+def compare(tables: int, request: str, clients: int, ours: LoadResult, ceiling: LoadResult) -> Row:
+    return {
+        "tables": tables,
+        "request": request,
+        "clients": clients,
+        "rate": ours.rate,
+        "p50": ours.latency.p50,
+        "p99": ours.latency.p99,
+        "server_cpu": ours.server_cpu,
+        "base_rate": ceiling.rate,
+        "base_p50": ceiling.latency.p50,
+        "base_p99": ceiling.latency.p99,
+        "rate_ratio": ratio(ours.rate, ceiling.rate),
+        "p50_ratio": ratio(ours.latency.p50, ceiling.latency.p50),
+        "catalog": ours.to_json(),
+        "baseline": ceiling.to_json(),
+    }
+
+
+@dataclass(frozen=True)
+class Case:
+    """One kind of request, sent to the catalog and (as `ceiling_requests`) to the baseline."""
+
+    label: str
+    requests: list[Request]
+    ceiling_requests: list[Request]
+    clients: tuple[int, ...]
+    expect: tuple[int, ...]
+
+
+def cases(server: CatalogServer, tables: list[str], plan: Plan) -> tuple[list[Case], Response]:
+    """Plain loads of the sampled tables, and revalidations of some with their current ETag."""
+    headers = auth_headers(server.data_dir)
+    prefix = f"/v1/default/namespaces/{NAMESPACE}/tables"
+    loads = [Request(f"{prefix}/{name}", headers=headers) for name in tables]
+    with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
+        first = client.get(loads[0].path).raise_for_status()
+        etags = [client.get(r.path).headers["etag"] for r in loads[:ETAG_TABLES]]
+    revalidations = [
+        Request(r.path, headers={**headers, "If-None-Match": etag})
+        for r, etag in zip(loads, etags, strict=False)
+    ]
+    ceiling_revalidation = Request(
+        loads[0].path, headers={**headers, "If-None-Match": first.headers["etag"]}
+    )
+    return [
+        Case("200", loads, loads, plan.clients, (200,)),
+        Case(
+            "304 (If-None-Match)", revalidations, [ceiling_revalidation], plan.etag_clients, (304,)
+        ),
+    ], first
+
+
+def run(workspace: Workspace) -> SuiteResult:
+    plan = QUICK if workspace.quick else FULL
+    result = SuiteResult(
+        "load_table", "loadTable over HTTP vs a bare ASGI app (the ceiling)", COLUMNS
+    )
+    body_bytes = 0
+    for tables in plan.table_counts:
+        populated = workspace.populated(tables)
+        names = [populated.table_name(i) for i in range(tables)]
+        picked = random.Random(tables).sample(names, min(tables, SAMPLED_TABLES))
+        with catalog_servers(populated.data_dir, populated.database_url) as [server]:
+            todo, first = cases(server, picked, plan)
+            body_bytes = len(first.content)
+            with bare_server(first.content, first.headers["etag"]) as bare:
+                for case in todo:
+                    for clients in case.clients:
+                        ours = run_load(
+                            LoadSpec(
+                                [("127.0.0.1", server.port)],
+                                case.requests,
+                                clients,
+                                plan.seconds,
+                                plan.warmup,
+                                expect=case.expect,
+                            ),
+                            [pid_of(server)],
+                        )
+                        ceiling = run_load(
+                            LoadSpec(
+                                [("127.0.0.1", bare.port)],
+                                case.ceiling_requests,
+                                clients,
+                                plan.seconds,
+                                plan.warmup,
+                                expect=case.expect,
+                            ),
+                            [bare.pid],
+                        )
+                        result.rows.append(compare(tables, case.label, clients, ours, ceiling))
+    result.notes += [
+        HOW_IT_RUNS,
+        f"each figure: {plan.warmup:g} s warm-up, then {plan.seconds:g} s; the ceiling is measured "
+        "right after the catalog figure, with the same clients and the same request headers",
+        f"tables loaded at random among {SAMPLED_TABLES:,} of the catalog's (ETag rows: "
+        f"{ETAG_TABLES}); response body {body_bytes:,} bytes; SQLite; one catalog process; "
+        "authenticated with the admin API token",
+        "srv CPU: catalog process CPU time per wall second (1.00 = one core busy)",
+    ]
+    result.data["populate_seconds"] = {str(k): v for k, v in workspace.populate_seconds.items()}
+    return result
