@@ -16,7 +16,9 @@ from catalog.service.identifiers import check_object_name, parse_namespace_path
 from catalog.store.records import IdempotencyTicket
 
 
-def get_catalog(request: Request) -> CatalogService:
+# These are async on purpose: FastAPI runs sync dependencies on a worker thread, and a thread
+# hop per trivial dependency was a measurable share of loadTable (docs/performance.md).
+async def get_catalog(request: Request) -> CatalogService:
     catalog: CatalogService = request.app.state.catalog
     return catalog
 
@@ -24,7 +26,7 @@ def get_catalog(request: Request) -> CatalogService:
 CatalogDep = Annotated[CatalogService, Depends(get_catalog)]
 
 
-def _namespace(
+async def _namespace(
     namespace: Annotated[
         str,
         Path(description="Namespace levels separated by the unit separator (%1F)."),
@@ -33,11 +35,11 @@ def _namespace(
     return parse_namespace_path(namespace)
 
 
-def _table(table: Annotated[str, Path(description="A table name")]) -> str:
+async def _table(table: Annotated[str, Path(description="A table name")]) -> str:
     return check_object_name(table)
 
 
-def _view(view: Annotated[str, Path(description="A view name")]) -> str:
+async def _view(view: Annotated[str, Path(description="A view name")]) -> str:
     return check_object_name(view, "view name")
 
 
