@@ -6,19 +6,16 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 import boto3
 import httpx
 import pyarrow as pa
 import pytest
-from botocore.client import Config
-from botocore.exceptions import ClientError
 from pyiceberg.catalog.rest import RestCatalog
 
 from tests.support import duckdb_iceberg
 from tests.support.server import CatalogServer
+from tests.support.vended import denied, s3_client
 
 ROWS = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["a", "b", "c"]})
 VENDED = {"X-Iceberg-Access-Delegation": "vended-credentials"}
@@ -49,18 +46,6 @@ def ns(pyiceberg: RestCatalog) -> str:
     return name
 
 
-def s3_client(config: dict[str, str]) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=config["s3.endpoint"],
-        aws_access_key_id=config["s3.access-key-id"],
-        aws_secret_access_key=config["s3.secret-access-key"],
-        aws_session_token=config["s3.session-token"],
-        region_name=config["client.region"],
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-
-
 def credentials(
     server: CatalogServer, ns: str, table: str, bearer: str | None = None
 ) -> dict[str, str]:
@@ -78,14 +63,6 @@ def credentials(
 def bucket_and_key(location: str) -> tuple[str, str]:
     bucket, _, key = location.removeprefix("s3://").partition("/")
     return bucket, key
-
-
-def denied(call: Callable[[], object]) -> bool:
-    try:
-        call()
-    except ClientError as error:
-        return bool(error.response["Error"]["Code"] in ("AccessDenied", "403"))
-    return False
 
 
 def test_config_asks_clients_for_vended_credentials(embedded_server: CatalogServer) -> None:

@@ -22,8 +22,6 @@ import boto3
 import httpx
 import pyarrow as pa
 import pytest
-from botocore.client import Config
-from botocore.exceptions import ClientError
 from pyiceberg.catalog.rest import RestCatalog
 
 from storage.s3 import CredentialAuthority
@@ -31,6 +29,7 @@ from tests.support.error_model import assert_error
 from tests.support.fake_cloudflare import FakeCloudflareApi
 from tests.support.recording_sts import RecordingSts
 from tests.support.server import CatalogServer
+from tests.support.vended import denied, s3_client
 
 ROWS = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["a", "b", "c"]})
 VENDED = {"X-Iceberg-Access-Delegation": "vended-credentials"}
@@ -215,26 +214,6 @@ def credentials(
     return config
 
 
-def s3_with(config: dict[str, str]) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=config["s3.endpoint"],
-        aws_access_key_id=config["s3.access-key-id"],
-        aws_secret_access_key=config["s3.secret-access-key"],
-        aws_session_token=config["s3.session-token"],
-        region_name=config["client.region"],
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-
-
-def denied(call: Callable[[], object]) -> bool:
-    try:
-        call()
-    except ClientError as error:
-        return bool(error.response["Error"]["Code"] in ("AccessDenied", "403"))
-    return False
-
-
 def r2_requests_for(api: FakeCloudflareApi, prefix: str) -> list[dict[str, Any]]:
     return [r.body for r in api.received if r.body and prefix in r.body.get("prefixes", [])]
 
@@ -320,7 +299,7 @@ def test_r2_credentials_reach_their_table_and_nothing_else(
         Bucket=R2_BUCKET, Prefix=other.location().removeprefix("s3://r2lake/") + "/"
     )["Contents"][0]["Key"]
 
-    s3 = s3_with(credentials(server, r2_warehouse, ns, "tbl1"))
+    s3 = s3_client(credentials(server, r2_warehouse, ns, "tbl1"))
     assert r2_requests_for(cloudflare, f"{ns}/tbl1/")[-1]["prefixes"] == [f"{ns}/tbl1/"]
     assert s3.list_objects_v2(Bucket=R2_BUCKET, Prefix=f"{ns}/tbl1/")["KeyCount"] > 0
     assert s3.get_object(Bucket=R2_BUCKET, Key=files["tbl1"])["Body"].read()
@@ -343,7 +322,7 @@ def test_r2_read_only_callers_get_read_only_credentials(
     ns = fresh_namespace(server, r2_warehouse)
     catalog = RestCatalog("r2", uri=server.url, warehouse=r2_warehouse, token=server.token)
     catalog.create_table(f"{ns}.t", schema=ROWS.schema, location=f"s3://r2lake/{ns}/t").append(ROWS)
-    s3 = s3_with(credentials(server, r2_warehouse, ns, "t", reader_token(server, r2_warehouse)))
+    s3 = s3_client(credentials(server, r2_warehouse, ns, "t", reader_token(server, r2_warehouse)))
 
     assert r2_requests_for(cloudflare, f"{ns}/t/")[-1]["permission"] == "object-read-only"
     first = s3.list_objects_v2(Bucket=R2_BUCKET, Prefix=f"{ns}/t/")["Contents"][0]["Key"]
@@ -609,7 +588,7 @@ def test_sts_policy_allows_exactly_what_the_embedded_store_enforces_for_the_same
             else "object-read-only",
             ttl=timedelta(minutes=15),
         )
-        embedded = s3_with(
+        embedded = s3_client(
             {
                 "s3.endpoint": server.s3_url,
                 "s3.access-key-id": issued.access_key_id,
