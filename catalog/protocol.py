@@ -139,6 +139,16 @@ class CommitViewRequest(Request):
     updates: list[ViewUpdate] = Field(default_factory=list)
 
 
+class RemoteSignRequest(Request):
+    region: str
+    uri: str
+    method: Literal["PUT", "GET", "HEAD", "POST", "DELETE", "PATCH", "OPTIONS"]
+    headers: dict[str, list[str]]
+    properties: Properties = Field(default_factory=dict)
+    body: str | None = None
+    provider: str | None = None
+
+
 class ReportMetricsRequest(Body):
     """A scan or commit report; stored as sent, so newer report fields are kept."""
 

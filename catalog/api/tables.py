@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -19,6 +19,7 @@ from catalog.protocol import (
     ListTablesResponse,
     LoadTableResult,
     RegisterTableRequest,
+    RemoteSignRequest,
     RenameTableRequest,
     ReportMetricsRequest,
 )
@@ -35,12 +36,21 @@ AccessDelegation = Annotated[
 
 
 def delegation_for(
-    header: str | None, principal: Principal, warehouse: str, namespace: tuple[str, ...]
+    header: str | None,
+    principal: Principal,
+    warehouse: str,
+    namespace: tuple[str, ...],
+    signer_uri: str = "",
 ) -> Delegation:
     """Vended credentials only when asked for; read-only unless the caller may write."""
     asked = {part.strip() for part in (header or "").split(",")}
     may_write = principal.may(Permission.WRITE, warehouse, namespace)
-    return Delegation("vended-credentials" in asked, "write" if may_write else "read")
+    return Delegation(
+        "vended-credentials" in asked,
+        "write" if may_write else "read",
+        "remote-signing" in asked,
+        signer_uri,
+    )
 
 
 router = APIRouter(prefix="/v1/{prefix}", tags=["Catalog API"], dependencies=[Depends(authorize)])
@@ -73,6 +83,7 @@ async def list_tables(
     responses=errors(400, 404, 409),
 )
 async def create_table(
+    request: Request,
     prefix: Prefix,
     namespace: NamespacePath,
     body: CreateTableRequest,
@@ -81,7 +92,9 @@ async def create_table(
     principal: Authorized,
     access_delegation: AccessDelegation = None,
 ) -> Response:
-    delegation = delegation_for(access_delegation, principal, prefix, namespace)
+    delegation = delegation_for(
+        access_delegation, principal, prefix, namespace, str(request.base_url).rstrip("/")
+    )
     result = await run_in_threadpool(
         catalog.tables.create, prefix, namespace, body, ticket, delegation
     )
@@ -95,6 +108,7 @@ async def create_table(
     responses=errors(400, 404, 409),
 )
 async def register_table(
+    request: Request,
     prefix: Prefix,
     namespace: NamespacePath,
     body: RegisterTableRequest,
@@ -103,7 +117,9 @@ async def register_table(
     principal: Authorized,
     access_delegation: AccessDelegation = None,
 ) -> Response:
-    delegation = delegation_for(access_delegation, principal, prefix, namespace)
+    delegation = delegation_for(
+        access_delegation, principal, prefix, namespace, str(request.base_url).rstrip("/")
+    )
     result = await run_in_threadpool(
         catalog.tables.register, prefix, namespace, body, ticket, delegation
     )
@@ -117,6 +133,7 @@ async def register_table(
     responses={304: {"description": "Not modified"}, **errors(400, 404)},
 )
 async def load_table(
+    request: Request,
     prefix: Prefix,
     namespace: NamespacePath,
     table: TablePath,
@@ -126,7 +143,9 @@ async def load_table(
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
     access_delegation: AccessDelegation = None,
 ) -> Response:
-    delegation = delegation_for(access_delegation, principal, prefix, namespace)
+    delegation = delegation_for(
+        access_delegation, principal, prefix, namespace, str(request.base_url).rstrip("/")
+    )
     loaded = await run_in_threadpool(
         catalog.tables.load, prefix, namespace, table, snapshots, if_none_match, delegation
     )
@@ -152,6 +171,27 @@ async def load_credentials(
     access = delegation_for("vended-credentials", principal, prefix, namespace).access
     result = await run_in_threadpool(
         catalog.tables.load_credentials, prefix, namespace, table, access
+    )
+    return json_bytes(result, headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    TABLE + "/sign",
+    operation_id="signRequest",
+    responses=errors(400, 403, 404, 503),
+)
+async def sign_request(
+    prefix: Prefix,
+    namespace: NamespacePath,
+    table: TablePath,
+    body: RemoteSignRequest,
+    catalog: CatalogDep,
+    principal: Authorized,
+) -> Response:
+    """Sign an S3 request that stays in this table's location (writes only for writers)."""
+    may_write = principal.may(Permission.WRITE, prefix, namespace)
+    result = await run_in_threadpool(
+        catalog.tables.sign_request, prefix, namespace, table, body, may_write
     )
     return json_bytes(result, headers={"Cache-Control": "no-store"})
 

@@ -56,6 +56,7 @@ POLICY: dict[str, Rule] = {
     "registerTable": _write(Target.PATH_NAMESPACE),
     "loadTable": _read(Target.PATH_NAMESPACE),
     "loadCredentials": _read(Target.PATH_NAMESPACE),
+    "signRequest": _read(Target.PATH_NAMESPACE),  # writes are checked per request signed
     "tableExists": _read(Target.PATH_NAMESPACE),
     "updateTable": _write(Target.PATH_NAMESPACE),
     "dropTable": _write(Target.PATH_NAMESPACE),

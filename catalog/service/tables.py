@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 import orjson
 from pyiceberg.exceptions import ValidationError as IcebergValidationError
@@ -18,6 +19,7 @@ from pyiceberg.table.sorting import UNSORTED_SORT_ORDER
 from catalog.exceptions import (
     AlreadyExists,
     BadRequest,
+    Forbidden,
     NoSuchTable,
     NoSuchView,
     NotFound,
@@ -28,11 +30,12 @@ from catalog.protocol import (
     CommitTableRequest,
     CreateTableRequest,
     RegisterTableRequest,
+    RemoteSignRequest,
     ReportMetricsRequest,
 )
 from catalog.service.commits import Committer, TableChange, write_metadata_file
 from catalog.service.context import ServiceContext, finalize
-from catalog.service.identifiers import check_object_name, dotted
+from catalog.service.identifiers import NAMESPACE_SEPARATOR, check_object_name, dotted
 from catalog.service.locations import (
     check_no_overlap,
     check_table_paths,
@@ -49,6 +52,7 @@ from catalog.service.rendering import (
     load_result,
     only_referenced_snapshots,
 )
+from catalog.service.signing import check_scope, s3_location, sign
 from catalog.service.table_metadata import metadata_to_json, parse_table_metadata
 from catalog.store.records import (
     IdempotencyTicket,
@@ -72,6 +76,8 @@ class Delegation:
 
     vended_credentials: bool = False
     access: Access = "read"
+    remote_signing: bool = False
+    signer_uri: str = ""  # the catalog's base URL, as the client reached it
 
 
 NO_DELEGATION = Delegation()
@@ -116,9 +122,21 @@ class TableService:
         self._committer = Committer(context)
 
     def _config(
-        self, warehouse: WarehouseRecord, table_location: str, delegation: Delegation
+        self,
+        warehouse: WarehouseRecord,
+        table_location: str,
+        delegation: Delegation,
+        identifier: tuple[Sequence[str], str],
     ) -> TableConfig:
-        """Vended credentials for exactly this table's location, when asked for and possible."""
+        """Vended credentials for exactly this table's location, or the remote signer's
+        settings, when asked for and possible."""
+        if delegation.remote_signing and not delegation.vended_credentials:
+            signing = self._signing_config(warehouse, delegation)
+            if signing:
+                namespace = quote(NAMESPACE_SEPARATOR.join(identifier[0]), safe="")
+                path = f"v1/{warehouse.name}/namespaces/{namespace}/tables/{identifier[1]}/sign"
+                signing["s3.signer.endpoint"] = path
+            return TableConfig(signing, [])
         if not delegation.vended_credentials:
             return TableConfig({}, [])
         credential = self.vend(warehouse, table_location, delegation.access)
@@ -138,6 +156,61 @@ class TableService:
             return vendor.vend(prefix, access, VendorRegistry.ttl(warehouse))
         except VendingUnavailable as error:
             raise StorageUnavailable(f"Credential vending failed: {error}") from error
+
+    def _signing_config(self, warehouse: WarehouseRecord, delegation: Delegation) -> dict[str, str]:
+        profile = self._context.storage.profile(warehouse)
+        if self._context.vendors.vendor(warehouse, profile) is None:
+            return {}
+        region = str(profile.get("region", "auto"))
+        config = {
+            "s3.remote-signing-enabled": "true",
+            "s3.signer": "S3V4RestSigner",
+            "s3.signer.uri": delegation.signer_uri,
+            "client.region": region,
+            "s3.region": region,
+            "s3.path-style-access": "true" if profile.get("path-style-access", True) else "false",
+            # PyIceberg signs remotely only through its fsspec FileIO.
+            "py-io-impl": "pyiceberg.io.fsspec.FsspecFileIO",
+        }
+        if profile.get("endpoint"):
+            config["s3.endpoint"] = str(profile["endpoint"])
+        return config
+
+    def sign_request(
+        self,
+        warehouse: str,
+        namespace: Sequence[str],
+        name: str,
+        request: RemoteSignRequest,
+        may_write: bool,
+    ) -> bytes:
+        with self._context.store.read() as tx:
+            try:
+                found = self._context.warehouse(tx, warehouse)
+                record = require_object(tx, found.id, namespace, name, "table")
+            except NotFound as error:
+                # The spec documents no 404 here: there is nothing to sign for.
+                raise Forbidden(f"{error.message}: nothing to sign for") from error
+        location = orjson.loads(record.metadata_json)["location"]
+        profile = self._context.storage.profile(found)
+        if self._context.vendors.vendor(found, profile) is None:
+            raise BadRequest("Remote signing needs a warehouse on S3-compatible storage")
+        bucket, key, query = s3_location(request.uri, profile.get("endpoint"))
+        check_scope(request.method, bucket, key, query, request.body, location, may_write)
+        credential = self.vend(found, location, "write" if may_write else "read")
+        if credential is None:
+            raise BadRequest("Remote signing needs a warehouse on S3-compatible storage")
+        config = credential.config
+        headers = sign(
+            request.method,
+            request.uri,
+            request.headers,
+            request.region or config.get("client.region", "auto"),
+            config["s3.access-key-id"],
+            config["s3.secret-access-key"],
+            config.get("s3.session-token"),
+        )
+        return dumps({"uri": request.uri, "headers": headers})
 
     def client_defaults(self, warehouse: WarehouseRecord) -> dict[str, str]:
         """Config defaults: ask for vended credentials wherever this warehouse can vend."""
@@ -204,7 +277,7 @@ class TableService:
         if mode == "refs":
             text = only_referenced_snapshots(text)
         location = orjson.loads(record.metadata_json)["location"]
-        table = self._config(found, location, delegation)
+        table = self._config(found, location, delegation, (namespace, name))
         body = load_result(record.metadata_location, text, table.config, table.storage_credentials)
         return LoadedTable(body, etag)
 
@@ -248,7 +321,7 @@ class TableService:
             raise ValidationFailed(f"Invalid table definition: {error}") from error
         check_table_paths(location, metadata.properties, found.location)
         text = metadata_to_json(metadata)
-        table = self._config(found, location, delegation)
+        table = self._config(found, location, delegation, (namespace, name))
         if request.stage_create:
             return load_result(None, text, table.config, table.storage_credentials)
         metadata_location = table_metadata_file(location, dict(metadata.properties), 0)
@@ -389,7 +462,7 @@ class TableService:
                 check_no_overlap(tx, found.id, metadata.location, None)
                 tx.insert_object(ns, name, "table", location, text, metadata.location)
             finalize(tx, ticket, load_result(location, text, {}))
-        table = self._config(found, metadata.location, delegation)
+        table = self._config(found, metadata.location, delegation, (namespace, name))
         return load_result(location, text, table.config, table.storage_credentials)
 
     def unregister(

@@ -47,8 +47,6 @@ NOT_YET_SERVED = [
     # Catalog functions: a later issue.
     "listFunctions",
     "loadFunction",
-    # Remote signing: a later issue.
-    "signRequest",
 ]
 
 CHECKS = [
