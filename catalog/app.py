@@ -10,7 +10,17 @@ from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
 from catalog import __version__
-from catalog.api import admin, config, health, namespaces, oauth, tables, transactions, views
+from catalog.api import (
+    admin,
+    config,
+    health,
+    namespaces,
+    oauth,
+    signer,
+    tables,
+    transactions,
+    views,
+)
 from catalog.api.errors import install_error_handlers
 from catalog.api.middleware import RequestContextMiddleware
 from catalog.api.security import Authenticator
@@ -107,6 +117,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
         tables.router,
         views.router,
         transactions.router,
+        signer.router,
     )
     for router in routers:
         app.include_router(router)

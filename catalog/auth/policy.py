@@ -57,6 +57,7 @@ POLICY: dict[str, Rule] = {
     "loadTable": _read(Target.PATH_NAMESPACE),
     "loadCredentials": _read(Target.PATH_NAMESPACE),
     "signRequest": _read(Target.PATH_NAMESPACE),  # writes are checked per request signed
+    "signS3Request": _read(Target.NONE),  # the table is found from the URL, then checked
     "tableExists": _read(Target.PATH_NAMESPACE),
     "updateTable": _write(Target.PATH_NAMESPACE),
     "dropTable": _write(Target.PATH_NAMESPACE),

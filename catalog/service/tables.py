@@ -40,6 +40,7 @@ from catalog.service.locations import (
     check_no_overlap,
     check_table_paths,
     default_object_location,
+    is_within,
     require_within,
     table_metadata_file,
 )
@@ -211,6 +212,26 @@ class TableService:
             config.get("s3.session-token"),
         )
         return dumps({"uri": request.uri, "headers": headers})
+
+    def locate(self, uri: str) -> tuple[str, tuple[str, ...], str]:
+        """The table an S3 request URL falls in: (warehouse, namespace, name). For the signer
+        protocol's /v1/aws/s3/sign, whose requests name no table."""
+        with self._context.store.read() as tx:
+            for warehouse in tx.list_warehouses():
+                if not warehouse.location.startswith("s3"):
+                    continue
+                endpoint = self._context.storage.profile(warehouse).get("endpoint")
+                try:
+                    bucket, key, _ = s3_location(uri, endpoint)
+                except BadRequest:
+                    continue
+                location = f"s3://{bucket}/{key}".rstrip("/")
+                if not is_within(location, warehouse.location):
+                    continue
+                record = tx.object_at(warehouse.id, location)
+                if record is not None and record.kind == "table":
+                    return warehouse.name, record.namespace, record.name
+        raise Forbidden("The request's URL lies in no table of this catalog: nothing to sign for")
 
     def client_defaults(self, warehouse: WarehouseRecord) -> dict[str, str]:
         """Config defaults: ask for vended credentials wherever this warehouse can vend."""

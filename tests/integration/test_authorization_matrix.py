@@ -117,6 +117,18 @@ REQUESTS: dict[str, Callable[[World], Request]] = {
             }
         },
     ),
+    "signS3Request": lambda w: (
+        "POST",
+        "/v1/aws/s3/sign",
+        {
+            "json": {
+                "region": "auto",
+                "uri": "http://127.0.0.1:1/bucket/t/x",
+                "method": "GET",
+                "headers": {},
+            }
+        },
+    ),
     "tableExists": lambda w: ("HEAD", f"/v1/default/namespaces/{w.namespace}/tables/t", {}),
     "updateTable": lambda w: (
         "POST",
@@ -214,7 +226,8 @@ REQUESTS: dict[str, Callable[[World], Request]] = {
 ALLOWED_BUT_MISSING = {"revokeToken", "rotateToken"}
 # Past the gate, the service answers: this server's warehouse is on local disk, so there is
 # nothing to sign for (remote signing itself is tested in test_remote_signing.py).
-ALLOWED_THEN_REFUSED = {"signRequest": {400}}
+# /v1/aws/s3/sign answers 403 for a URL that lies in no table of the catalog.
+ALLOWED_THEN_REFUSED = {"signRequest": {400}, "signS3Request": {403}}
 
 CALLERS = [
     "no token",

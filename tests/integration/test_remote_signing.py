@@ -107,3 +107,35 @@ def test_a_signed_request_is_accepted_by_the_store(
     ).json()["storage-credentials"][0]["config"]
     body = s3_client(credentials).get_object(Bucket="default", Key=key)["Body"].read()
     assert body == b"hi"
+
+
+def test_the_signer_protocol_route_finds_the_table_by_its_url(
+    embedded_server: CatalogServer, signed_catalog: RestCatalog
+) -> None:
+    """/v1/aws/s3/sign (s3-signer-open-api.yaml) names no table; the URL decides which."""
+    ns = f"s_{uuid.uuid4().hex[:8]}"
+    signed_catalog.create_namespace(ns)
+    table = signed_catalog.create_table(f"{ns}.t", schema=ROWS.schema)
+    key = table.location().removeprefix("s3://default/") + "/data/legacy.txt"
+
+    def legacy(method: str, uri: str, token: str | None = None) -> httpx.Response:
+        return httpx.post(
+            f"{embedded_server.url}/v1/aws/s3/sign",
+            json={"region": "auto", "uri": uri, "method": method, "headers": {}},
+            headers={"Authorization": f"Bearer {token or embedded_server.token}"},
+        )
+
+    signed = legacy("PUT", f"{embedded_server.s3_url}/default/{key}")
+    assert signed.status_code == 200, signed.text
+    headers = {name: ", ".join(values) for name, values in signed.json()["headers"].items()}
+    put = httpx.put(f"{embedded_server.s3_url}/default/{key}", content=b"x", headers=headers)
+    assert put.status_code == 200, put.text
+    outside = legacy("GET", f"{embedded_server.s3_url}/default/{ns}/nothing-here/x")
+    assert outside.status_code == 403
+    with httpx.Client(base_url=embedded_server.url, headers=embedded_server.auth_headers) as admin:
+        reader = admin.post(
+            "/admin/v1/tokens",
+            json={"name": "r", "permission": "read-only", "warehouses": ["default"]},
+        ).json()["token"]
+    assert legacy("GET", f"{embedded_server.s3_url}/default/{key}", reader).status_code == 200
+    assert legacy("PUT", f"{embedded_server.s3_url}/default/{key}", reader).status_code == 403
