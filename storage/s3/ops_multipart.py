@@ -13,7 +13,7 @@ from storage.s3.context import Context, attrs_from_headers
 from storage.s3.index import Segment
 from storage.s3.names import check_key
 from storage.s3.ops_buckets import OWNER, parse_max
-from storage.s3.ops_objects import parse_copy_source, receive_blob
+from storage.s3.ops_objects import parse_copy_source, receive_blob, write_preconditions
 from storage.s3.response import Response, xml_response
 from storage.s3.store import MAX_PART_NUMBER, Bucket, Multipart
 from storage.s3.xmlio import document, el, iso8601, parse_complete, url_encode
@@ -49,12 +49,7 @@ async def create_multipart_upload(ctx: Context) -> Response:
     check_key(ctx.key)
     bucket = await ctx.bucket()
     attrs = attrs_from_headers(ctx.request.headers)
-    conditions = Preconditions.from_headers(ctx.request.headers)
-    if conditions.any:
-        current = await ctx.run(bucket.index.get_object, ctx.key)
-        conditions.check_write(
-            None if current is None else ObjectState(current.etag, current.last_modified_ns)
-        )
+    await write_preconditions(ctx, bucket)
     upload_id = await ctx.run(Multipart(bucket).create, ctx.key, attrs)
     body = document(
         "InitiateMultipartUploadResult",

@@ -161,17 +161,23 @@ async def _stream(
         opened.close()
 
 
-async def put_object(ctx: Context) -> Response:
-    check_key(ctx.key)
-    bucket = await ctx.bucket()
-    attrs = attrs_from_headers(ctx.request.headers)
+async def write_preconditions(ctx: Context, bucket: Bucket) -> Preconditions:
+    """A write's If-Match / If-None-Match, checked now to fail fast, before any body is read;
+    the commit checks them again atomically."""
     conditions = Preconditions.from_headers(ctx.request.headers)
     if conditions.any:
-        # Fail fast, before the body is read; checked again atomically at commit.
         current = await ctx.run(bucket.index.get_object, ctx.key)
         conditions.check_write(
             None if current is None else ObjectState(current.etag, current.last_modified_ns)
         )
+    return conditions
+
+
+async def put_object(ctx: Context) -> Response:
+    check_key(ctx.key)
+    bucket = await ctx.bucket()
+    attrs = attrs_from_headers(ctx.request.headers)
+    conditions = await write_preconditions(ctx, bucket)
     segment, md5_hex, checksum = await receive_blob(ctx, bucket)
     row = await ctx.run(
         bucket.commit_object,

@@ -28,6 +28,15 @@ def signed_catalog(embedded_server: CatalogServer) -> RestCatalog:
     )
 
 
+def read_only_token(server: CatalogServer) -> str:
+    with httpx.Client(base_url=server.url, headers=server.auth_headers) as admin:
+        token: str = admin.post(
+            "/admin/v1/tokens",
+            json={"name": "r", "permission": "read-only", "warehouses": ["default"]},
+        ).json()["token"]
+    return token
+
+
 def sign(
     server: CatalogServer, ns: str, table: str, method: str, uri: str, token: str | None = None
 ) -> httpx.Response:
@@ -77,11 +86,7 @@ def test_signing_is_refused_outside_the_table_and_for_readers_writing(
         response = sign(embedded_server, ns, "tbl1", method, uri)
         assert response.status_code in (400, 403), (method, uri, response.text)
 
-    with httpx.Client(base_url=embedded_server.url, headers=embedded_server.auth_headers) as admin:
-        reader = admin.post(
-            "/admin/v1/tokens",
-            json={"name": "r", "permission": "read-only", "warehouses": ["default"]},
-        ).json()["token"]
+    reader = read_only_token(embedded_server)
     assert sign(embedded_server, ns, "tbl1", "GET", f"{base}/tbl1/x", reader).status_code == 200
     refused = sign(embedded_server, ns, "tbl1", "PUT", f"{base}/tbl1/data/x.parquet", reader)
     assert refused.status_code == 403
@@ -132,10 +137,6 @@ def test_the_signer_protocol_route_finds_the_table_by_its_url(
     assert put.status_code == 200, put.text
     outside = legacy("GET", f"{embedded_server.s3_url}/default/{ns}/nothing-here/x")
     assert outside.status_code == 403
-    with httpx.Client(base_url=embedded_server.url, headers=embedded_server.auth_headers) as admin:
-        reader = admin.post(
-            "/admin/v1/tokens",
-            json={"name": "r", "permission": "read-only", "warehouses": ["default"]},
-        ).json()["token"]
+    reader = read_only_token(embedded_server)
     assert legacy("GET", f"{embedded_server.s3_url}/default/{key}", reader).status_code == 200
     assert legacy("PUT", f"{embedded_server.s3_url}/default/{key}", reader).status_code == 403
