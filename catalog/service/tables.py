@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
-import orjson
 from pyiceberg.exceptions import ValidationError as IcebergValidationError
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC
 from pyiceberg.table.metadata import new_table_metadata
@@ -192,7 +191,7 @@ class TableService:
             except NotFound as error:
                 # The spec documents no 404 here: there is nothing to sign for.
                 raise Forbidden(f"{error.message}: nothing to sign for") from error
-        location = orjson.loads(record.metadata_json)["location"]
+        location = record.location
         profile = self._context.storage.profile(found)
         if self._context.vendors.vendor(found, profile) is None:
             raise BadRequest("Remote signing needs a warehouse on S3-compatible storage")
@@ -246,7 +245,7 @@ class TableService:
         with self._context.store.read() as tx:
             found = self._context.warehouse(tx, warehouse)
             record = require_object(tx, found.id, namespace, name, "table")
-        location = orjson.loads(record.metadata_json)["location"]
+        location = record.location
         credential = self.vend(found, location, access)
         return dumps({"storage-credentials": [credential.as_wire()] if credential else []})
 
@@ -297,7 +296,7 @@ class TableService:
         text = record.metadata_json
         if mode == "refs":
             text = only_referenced_snapshots(text)
-        location = orjson.loads(record.metadata_json)["location"]
+        location = record.location
         table = self._config(found, location, delegation, (namespace, name))
         body = load_result(record.metadata_location, text, table.config, table.storage_credentials)
         return LoadedTable(body, etag)
@@ -413,7 +412,7 @@ class TableService:
 
     def _purge(self, warehouse: Any, record: ObjectRecord) -> None:
         """Delete the table's files; only under its own location, never the warehouse's."""
-        location = orjson.loads(record.metadata_json)["location"]
+        location = record.location
         store = self._context.storage.for_warehouse(warehouse)
         if location.rstrip("/") == warehouse.location.rstrip("/"):
             log.warning("event=purge_refused reason=table_at_warehouse_root table=%s", record.name)

@@ -39,6 +39,7 @@ class ObjectRecord:
     metadata_location: str
     metadata_json: str
     version: int
+    location: str  # the table's or view's own location (no trailing slash)
 
 
 @dataclass(frozen=True)

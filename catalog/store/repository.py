@@ -245,6 +245,7 @@ class SqlTransaction:
                 CatalogObject.metadata_location,
                 CatalogObject.metadata_json,
                 CatalogObject.version,
+                CatalogObject.location,
             )
             .join(Namespace, Namespace.id == CatalogObject.namespace_id)
             .where(
@@ -264,6 +265,7 @@ class SqlTransaction:
             metadata_location=row.metadata_location,
             metadata_json=row.metadata_json,
             version=row.version,
+            location=row.location,
         )
 
     def objects_overlapping(self, warehouse_id: str, location: str) -> list[tuple[str, str]]:
@@ -300,6 +302,7 @@ class SqlTransaction:
                     item.metadata_location,
                     item.metadata_json,
                     item.version,
+                    item.location,
                 )
         return None
 
@@ -362,6 +365,7 @@ class SqlTransaction:
             metadata_location,
             metadata_json,
             1,
+            location.rstrip("/"),
         )
 
     def swap(self, swaps: Sequence[PointerSwap]) -> None:
