@@ -264,6 +264,10 @@ class S3Application:
                     "bucket": request.bucket if request is not None else None,
                     "key": key,
                     "status": status,
+                    "access_key": principal.access_key_id if principal is not None else None,
+                    "bytes_in": receiver.received,
+                    "bytes_out": sent,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 }
             },
         )

@@ -2,8 +2,9 @@
 
 Current SDKs send a CRC32 trailer on every PutObject/UploadPart by default, and may
 send CRC32C, CRC64/NVME, SHA-1 or SHA-256.  We verify them so a corrupted body is
-refused instead of stored.  CRC32 uses zlib; CRC32C and CRC64/NVME are table-driven
-(slicing-by-8) because the standard library has neither.
+refused instead of stored.  CRC32 uses zlib; CRC32C and CRC64/NVME use awscrt's C
+implementations (the standard library has neither; awscrt is what the AWS SDKs use
+to compute them, so we agree with the clients by construction).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import base64
 import hashlib
 import zlib
 from typing import Protocol
+
+from awscrt import checksums as crt_checksums  # type: ignore[import-untyped]
 
 CHECKSUM_ALGORITHMS: tuple[str, ...] = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
 
@@ -22,98 +25,36 @@ class Checksum(Protocol):
     def digest(self) -> bytes: ...
 
 
-def _reflected_tables(poly: int) -> list[list[int]]:
-    """Build the eight slicing-by-8 tables for a reflected CRC polynomial."""
-    first = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
-        first.append(crc)
-    tables = [first]
-    for _ in range(7):
-        prev = tables[-1]
-        tables.append([(prev[i] >> 8) ^ first[prev[i] & 0xFF] for i in range(256)])
-    return tables
+class _CrtCrc:
+    """A CRC from awscrt's C implementation, fed incrementally."""
 
-
-class _ReflectedCrc:
-    """A reflected CRC with init and final XOR of all ones (CRC32C, CRC64/NVME)."""
-
-    _tables: list[list[int]]
-    _mask: int
     _width_bytes: int
 
     def __init__(self) -> None:
-        self._crc = self._mask
+        self._crc = 0
+
+    def _update(self, data: bytes | memoryview, previous: int) -> int:
+        raise NotImplementedError
 
     def update(self, data: bytes | memoryview) -> None:
-        t0, t1, t2, t3, t4, t5, t6, t7 = self._tables
-        crc = self._crc
-        view = memoryview(data).cast("B")
-        whole = len(view) - len(view) % 8
-        if whole:
-            words = view[:whole].cast("Q")
-            for word in words:
-                crc ^= word
-                crc = (
-                    t7[crc & 0xFF]
-                    ^ t6[(crc >> 8) & 0xFF]
-                    ^ t5[(crc >> 16) & 0xFF]
-                    ^ t4[(crc >> 24) & 0xFF]
-                    ^ t3[(crc >> 32) & 0xFF]
-                    ^ t2[(crc >> 40) & 0xFF]
-                    ^ t1[(crc >> 48) & 0xFF]
-                    ^ t0[crc >> 56]
-                )
-        for byte in view[whole:]:
-            crc = (crc >> 8) ^ t0[(crc ^ byte) & 0xFF]
-        self._crc = crc
+        self._crc = self._update(data, self._crc)
 
     def digest(self) -> bytes:
-        return (self._crc ^ self._mask).to_bytes(self._width_bytes, "big")
+        return self._crc.to_bytes(self._width_bytes, "big")
 
 
-_CRC32C_TABLES = _reflected_tables(0x82F63B78)
-_CRC64NVME_TABLES = _reflected_tables(0x9A6C9329AC4BC9B5)
-
-
-class Crc32c(_ReflectedCrc):
-    _tables = _CRC32C_TABLES
-    _mask = 0xFFFFFFFF
+class Crc32c(_CrtCrc):
     _width_bytes = 4
 
-    def update(self, data: bytes | memoryview) -> None:
-        # A 32-bit CRC consumes a 64-bit word as two 32-bit halves; the tables above
-        # are laid out for that when the high half of the state is zero.
-        t0 = self._tables[0]
-        t1, t2, t3, t4, t5, t6, t7 = self._tables[1:]
-        crc = self._crc
-        view = memoryview(data).cast("B")
-        whole = len(view) - len(view) % 8
-        if whole:
-            for word in view[:whole].cast("Q"):
-                low = (word & 0xFFFFFFFF) ^ crc
-                high = word >> 32
-                crc = (
-                    t7[low & 0xFF]
-                    ^ t6[(low >> 8) & 0xFF]
-                    ^ t5[(low >> 16) & 0xFF]
-                    ^ t4[low >> 24]
-                    ^ t3[high & 0xFF]
-                    ^ t2[(high >> 8) & 0xFF]
-                    ^ t1[(high >> 16) & 0xFF]
-                    ^ t0[high >> 24]
-                )
-        for byte in view[whole:]:
-            crc = (crc >> 8) ^ t0[(crc ^ byte) & 0xFF]
-        self._crc = crc
+    def _update(self, data: bytes | memoryview, previous: int) -> int:
+        return int(crt_checksums.crc32c(data, previous))
 
 
-class Crc64Nvme(_ReflectedCrc):
-    _tables = _CRC64NVME_TABLES
-    _mask = 0xFFFFFFFFFFFFFFFF
+class Crc64Nvme(_CrtCrc):
     _width_bytes = 8
+
+    def _update(self, data: bytes | memoryview, previous: int) -> int:
+        return int(crt_checksums.crc64nvme(data, previous))
 
 
 class Crc32:
@@ -145,3 +86,29 @@ def new_checksum(algorithm: str) -> Checksum:
 
 def b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode("ascii")
+
+
+CRC_ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME")
+
+
+def full_object_crc(algorithm: str, parts: list[tuple[bytes, int]]) -> str:
+    """The CRC of a whole multipart object from its parts' (CRC digest, size), base64:
+    S3's FULL_OBJECT checksum type, combined without re-reading the bytes."""
+    combine = {
+        "CRC32": crt_checksums.combine_crc32,
+        "CRC32C": crt_checksums.combine_crc32c,
+        "CRC64NVME": crt_checksums.combine_crc64nvme,
+    }[algorithm]
+    width = len(parts[0][0])
+    crc = int.from_bytes(parts[0][0], "big")
+    for digest, size in parts[1:]:
+        crc = int(combine(crc, int.from_bytes(digest, "big"), size))
+    return b64(crc.to_bytes(width, "big"))
+
+
+def composite(algorithm: str, part_digests: list[bytes]) -> str:
+    """S3's COMPOSITE checksum of a multipart object: the checksum of the parts'
+    concatenated raw checksums, base64, then `-<number of parts>`."""
+    checksum = new_checksum(algorithm)
+    checksum.update(b"".join(part_digests))
+    return f"{b64(checksum.digest())}-{len(part_digests)}"

@@ -60,7 +60,14 @@ class ObjectAttrs:
     system: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
     checksum: tuple[str, str] | None = None
+    """(algorithm, base64 value) of the stored object's x-amz-checksum-*."""
+    checksum_type: str | None = None
+    """FULL_OBJECT or COMPOSITE (multipart: a checksum of the part checksums, `…-N`)."""
     parts_count: int | None = None
+    checksum_algorithm: str | None = None
+    """On an upload: the x-amz-checksum-algorithm declared by CreateMultipartUpload."""
+    upload_id: str | None = None
+    """On a completed multipart object: its upload, so a retried Complete can answer 200."""
 
     def to_json(self) -> str:
         data: dict[str, object] = {"s": self.system, "m": self.metadata}
@@ -68,8 +75,14 @@ class ObjectAttrs:
             data["t"] = self.content_type
         if self.checksum is not None:
             data["c"] = list(self.checksum)
+        if self.checksum_type is not None:
+            data["ct"] = self.checksum_type
         if self.parts_count is not None:
             data["n"] = self.parts_count
+        if self.checksum_algorithm is not None:
+            data["ca"] = self.checksum_algorithm
+        if self.upload_id is not None:
+            data["u"] = self.upload_id
         return json.dumps(data, separators=(",", ":"))
 
     @staticmethod
@@ -81,7 +94,10 @@ class ObjectAttrs:
             system=dict(data.get("s", {})),
             metadata=dict(data.get("m", {})),
             checksum=(str(checksum[0]), str(checksum[1])) if checksum else None,
+            checksum_type=data.get("ct"),
             parts_count=data.get("n"),
+            checksum_algorithm=data.get("ca"),
+            upload_id=data.get("u"),
         )
 
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 
 from storage.s3 import errors
 from storage.s3.authz import Access, authorize
 from storage.s3.body import read_small_body
+from storage.s3.checksums import CHECKSUM_ALGORITHMS, CRC_ALGORITHMS
 from storage.s3.conditions import ObjectState, Preconditions
 from storage.s3.context import Context, attrs_from_headers
-from storage.s3.index import Segment
+from storage.s3.index import Segment, UploadRow
 from storage.s3.names import check_key
 from storage.s3.ops_buckets import OWNER, parse_max
 from storage.s3.ops_objects import parse_copy_source, receive_blob, write_preconditions
 from storage.s3.response import Response, xml_response
-from storage.s3.store import MAX_PART_NUMBER, Bucket, Multipart
+from storage.s3.store import MAX_PART_NUMBER, Bucket, Multipart, split_part_checksum
 from storage.s3.xmlio import document, el, iso8601, parse_complete, url_encode
 
 MAX_COMPLETE_BODY = 4 * 1024 * 1024
@@ -45,17 +47,53 @@ def _part_number(ctx: Context) -> int:
     return number
 
 
+def _declared_checksum(ctx: Context) -> tuple[str | None, str | None]:
+    """CreateMultipartUpload's x-amz-checksum-algorithm and x-amz-checksum-type, checked
+    as S3 does (CRC64NVME is FULL_OBJECT only; FULL_OBJECT is for CRCs only)."""
+    headers = ctx.request.headers
+    algorithm = (headers.get("x-amz-checksum-algorithm") or "").strip().upper() or None
+    kind = (headers.get("x-amz-checksum-type") or "").strip().upper() or None
+    if algorithm is None:
+        if kind is not None:
+            raise errors.InvalidRequest(
+                "The x-amz-checksum-type header can only be used with the"
+                " x-amz-checksum-algorithm header."
+            )
+        return None, None
+    if algorithm not in CHECKSUM_ALGORITHMS:
+        raise errors.InvalidRequest("Checksum algorithm provided is unsupported.")
+    if kind is None:
+        kind = "FULL_OBJECT" if algorithm == "CRC64NVME" else "COMPOSITE"
+    if kind not in ("COMPOSITE", "FULL_OBJECT"):
+        raise errors.InvalidRequest("Value for x-amz-checksum-type header is invalid.")
+    if (kind == "FULL_OBJECT" and algorithm not in CRC_ALGORITHMS) or (
+        kind == "COMPOSITE" and algorithm == "CRC64NVME"
+    ):
+        raise errors.InvalidRequest(
+            f"The {kind} checksum type cannot be used with the {algorithm.lower()}"
+            " checksum algorithm."
+        )
+    return algorithm, kind
+
+
 async def create_multipart_upload(ctx: Context) -> Response:
     check_key(ctx.key)
     bucket = await ctx.bucket()
-    attrs = attrs_from_headers(ctx.request.headers)
+    algorithm, kind = _declared_checksum(ctx)
+    attrs = replace(
+        attrs_from_headers(ctx.request.headers), checksum_algorithm=algorithm, checksum_type=kind
+    )
     await write_preconditions(ctx, bucket)
     upload_id = await ctx.run(Multipart(bucket).create, ctx.key, attrs)
     body = document(
         "InitiateMultipartUploadResult",
         [el("Bucket", bucket.name), el("Key", ctx.key), el("UploadId", upload_id)],
     )
-    return xml_response(body)
+    response = xml_response(body)
+    if algorithm is not None and kind is not None:
+        response.header("x-amz-checksum-algorithm", algorithm)
+        response.header("x-amz-checksum-type", kind)
+    return response
 
 
 async def upload_part(ctx: Context) -> Response:
@@ -63,7 +101,14 @@ async def upload_part(ctx: Context) -> Response:
     upload_id = _upload_id(ctx)
     number = _part_number(ctx)
     multipart = Multipart(bucket)
-    await ctx.run(multipart.get, upload_id, ctx.key)
+    upload = await ctx.run(multipart.get, upload_id, ctx.key)
+    declared = upload.attrs.checksum_algorithm
+    sent = _sent_checksum_algorithm(ctx)
+    if declared is not None and sent is not None and sent != declared:
+        raise errors.InvalidRequest(
+            "Checksum Type mismatch occurred, expected checksum Type:"
+            f" {declared.lower()}, actual checksum Type: {sent.lower()}"
+        )
     segment, md5_hex, checksum = await receive_blob(ctx, bucket)
     await ctx.run(
         multipart.commit_part,
@@ -79,6 +124,18 @@ async def upload_part(ctx: Context) -> Response:
     if checksum is not None:
         response.header(f"x-amz-checksum-{checksum[0].lower()}", checksum[1])
     return response
+
+
+def _sent_checksum_algorithm(ctx: Context) -> str | None:
+    """The algorithm of the x-amz-checksum-* a part carries (header or announced trailer)."""
+    headers = ctx.request.headers
+    for name in [headers.get("x-amz-trailer") or "", *(n for n, _ in headers.items())]:
+        name = name.strip().lower()
+        if name.startswith("x-amz-checksum-"):
+            algorithm = name.removeprefix("x-amz-checksum-").upper()
+            if algorithm in CHECKSUM_ALGORITHMS:
+                return algorithm
+    return None
 
 
 def _copy_range(
@@ -162,16 +219,19 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         conditions if conditions.any else None,
     )
     location = f"/{bucket.name}/{url_encode(ctx.key)}"
-    result = document(
-        "CompleteMultipartUploadResult",
-        [
-            el("Location", location),
-            el("Bucket", bucket.name),
-            el("Key", ctx.key),
-            el("ETag", f'"{row.etag}"'),
-        ],
-    )
-    return xml_response(result)
+    items = [
+        el("Location", location),
+        el("Bucket", bucket.name),
+        el("Key", ctx.key),
+        el("ETag", f'"{row.etag}"'),
+    ]
+    if row.attrs.checksum is not None:
+        algorithm, value = row.attrs.checksum
+        items += [
+            el(f"Checksum{algorithm}", value),
+            el("ChecksumType", row.attrs.checksum_type or "COMPOSITE"),
+        ]
+    return xml_response(document("CompleteMultipartUploadResult", items))
 
 
 async def abort_multipart_upload(ctx: Context) -> Response:
@@ -205,57 +265,140 @@ async def list_parts(ctx: Context) -> Response:
     if parts:
         items.append(el("NextPartNumberMarker", parts[-1].part_number))
     items += [el("MaxParts", max_parts), el("IsTruncated", truncated)]
+    if upload.attrs.checksum_algorithm is not None:
+        items += [
+            el("ChecksumAlgorithm", upload.attrs.checksum_algorithm),
+            el("ChecksumType", upload.attrs.checksum_type or "COMPOSITE"),
+        ]
     for part in parts:
+        checksum = split_part_checksum(part.checksum)
         items.append(
             "<Part>"
             + el("PartNumber", part.part_number)
             + el("LastModified", iso8601(part.last_modified_ns))
             + el("ETag", f'"{part.etag}"')
             + el("Size", part.size)
+            + ("" if checksum is None else el(f"Checksum{checksum[0]}", checksum[1]))
             + "</Part>"
         )
     return xml_response(document("ListPartsResult", items))
+
+
+def _page_of_uploads(
+    bucket: Bucket,
+    prefix: bytes,
+    delimiter: bytes | None,
+    key_marker: bytes | None,
+    upload_marker: str | None,
+    max_uploads: int,
+) -> tuple[list[UploadRow | bytes], bool]:
+    """One page of uploads and common prefixes (bytes), and whether more follow.
+
+    As ListObjects: keys holding the delimiter past the prefix roll up into one common
+    prefix, which counts once towards max-uploads; we then jump past `prefix/\xff`.
+    A key-marker that is itself a common prefix resumes after everything under it.
+    """
+    items: list[UploadRow | bytes] = []
+    after_key, after_upload = key_marker, upload_marker
+    batch = max(min(max_uploads + 1, 1000), 1)
+    while True:
+        rows = bucket.index.list_uploads(prefix, after_key, after_upload, batch)
+        if not rows:
+            return items, False
+        jumped = False
+        for row in rows:
+            key = row.key.encode("utf-8")
+            common: bytes | None = None
+            if delimiter:
+                at = key.find(delimiter, len(prefix))
+                if at >= 0:
+                    common = key[: at + len(delimiter)]
+            if common is not None and common == key_marker:
+                after_key, after_upload, jumped = common + b"\xff", None, True
+                break
+            if len(items) >= max_uploads:
+                return items, max_uploads > 0
+            if common is not None:
+                items.append(common)
+                after_key, after_upload, jumped = common + b"\xff", None, True
+                break
+            items.append(row)
+        if not jumped:
+            if len(rows) < batch:
+                return items, False
+            after_key, after_upload = rows[-1].key.encode("utf-8"), rows[-1].upload_id
 
 
 async def list_multipart_uploads(ctx: Context) -> Response:
     q = ctx.request.query
     bucket = await ctx.bucket()
     prefix = q.get("prefix", "")
+    delimiter = q.get("delimiter") or None
     key_marker = q.get("key-marker") or None
-    upload_marker = q.get("upload-id-marker") or None
+    # S3 ignores upload-id-marker without key-marker.
+    upload_marker = (q.get("upload-id-marker") or None) if key_marker else None
     max_uploads = parse_max(q.get("max-uploads"), "max-uploads")
-    uploads = await ctx.run(
-        bucket.index.list_uploads,
+    encode = q.get("encoding-type") == "url"
+    if "encoding-type" in q and not encode:
+        raise errors.InvalidArgument("Invalid Encoding Method specified in Request")
+
+    def name(value: str) -> str:
+        return url_encode(value) if encode else value
+
+    page, truncated = await ctx.run(
+        _page_of_uploads,
+        bucket,
         prefix.encode("utf-8"),
+        delimiter.encode("utf-8") if delimiter else None,
         key_marker.encode("utf-8") if key_marker else None,
         upload_marker,
-        max_uploads + 1,
+        max_uploads,
     )
-    truncated = len(uploads) > max_uploads
-    uploads = uploads[:max_uploads]
     items = [
         el("Bucket", bucket.name),
-        el("KeyMarker", key_marker or ""),
+        el("KeyMarker", name(key_marker or "")),
         el("UploadIdMarker", upload_marker or ""),
     ]
-    if truncated and uploads:
-        items += [
-            el("NextKeyMarker", uploads[-1].key),
-            el("NextUploadIdMarker", uploads[-1].upload_id),
-        ]
-    items += [el("Prefix", prefix), el("MaxUploads", max_uploads), el("IsTruncated", truncated)]
-    for upload in uploads:
+    if truncated and page:
+        last = page[-1]
+        if isinstance(last, bytes):
+            items += [el("NextKeyMarker", name(last.decode("utf-8"))), el("NextUploadIdMarker", "")]
+        else:
+            items += [
+                el("NextKeyMarker", name(last.key)),
+                el("NextUploadIdMarker", last.upload_id),
+            ]
+    if encode:
+        items.append(el("EncodingType", "url"))
+    items.append(el("Prefix", name(prefix)))
+    if delimiter:
+        items.append(el("Delimiter", name(delimiter)))
+    items += [el("MaxUploads", max_uploads), el("IsTruncated", truncated)]
+    for entry in page:
+        if isinstance(entry, bytes):
+            continue
         items.append(
             "<Upload>"
-            + el("Key", upload.key)
-            + el("UploadId", upload.upload_id)
+            + el("Key", name(entry.key))
+            + el("UploadId", entry.upload_id)
             + "<Initiator>"
             + el("ID", "icefloe")
             + el("DisplayName", "icefloe")
             + "</Initiator>"
             + OWNER
             + el("StorageClass", "STANDARD")
-            + el("Initiated", iso8601(upload.initiated_ns))
+            + el("Initiated", iso8601(entry.initiated_ns))
+            + (
+                ""
+                if entry.attrs.checksum_algorithm is None
+                else el("ChecksumAlgorithm", entry.attrs.checksum_algorithm)
+                + el("ChecksumType", entry.attrs.checksum_type or "COMPOSITE")
+            )
             + "</Upload>"
         )
+    for entry in page:
+        if isinstance(entry, bytes):
+            items.append(
+                "<CommonPrefixes>" + el("Prefix", name(entry.decode("utf-8"))) + "</CommonPrefixes>"
+            )
     return xml_response(document("ListMultipartUploadsResult", items))

@@ -89,7 +89,7 @@ def _describe(ctx: Context, row: ObjectRow, status: int, start: int, end: int) -
     ):
         alg, value = row.attrs.checksum
         response.header(f"x-amz-checksum-{alg.lower()}", value)
-        response.header("x-amz-checksum-type", "FULL_OBJECT")
+        response.header("x-amz-checksum-type", row.attrs.checksum_type or "FULL_OBJECT")
     response.content_length = end - start
     return response
 
@@ -256,16 +256,21 @@ async def copy_object(ctx: Context) -> Response:
 
     def make_attrs(row: ObjectRow) -> ObjectAttrs:
         if directive == "REPLACE":
-            return replace(requested, checksum=row.attrs.checksum)
+            return replace(
+                requested, checksum=row.attrs.checksum, checksum_type=row.attrs.checksum_type
+            )
         if directive == "MERGE":
             return ObjectAttrs(
                 content_type=requested.content_type or row.attrs.content_type,
                 system={**row.attrs.system, **requested.system},
                 metadata={**row.attrs.metadata, **requested.metadata},
                 checksum=row.attrs.checksum,
+                checksum_type=row.attrs.checksum_type,
                 parts_count=row.attrs.parts_count,
             )
-        return row.attrs
+        # A copy is not the result of the source's upload: a retried Complete of that
+        # upload must not answer for it.
+        return replace(row.attrs, upload_id=None)
 
     destination = Preconditions.from_headers(headers, prefix="cf-copy-destination-")
     row = await ctx.run(

@@ -15,6 +15,7 @@ the old or the new state, plus garbage that `startup` sweeps.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import hashlib
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from storage.s3 import errors
 from storage.s3.blobs import BlobDir, BlobWriter
+from storage.s3.checksums import composite, full_object_crc
 from storage.s3.conditions import ObjectState, Preconditions
 from storage.s3.index import (
     BucketIndex,
@@ -42,6 +44,7 @@ from storage.s3.index import (
     UploadRow,
 )
 from storage.s3.names import is_valid_bucket_name
+from storage.s3.xmlio import RequestedPart
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_NUMBER = 10_000
@@ -404,6 +407,44 @@ def multipart_etag(part_etags: list[str]) -> str:
     return f"{digest.hexdigest()}-{len(part_etags)}"
 
 
+def split_part_checksum(stored: str | None) -> tuple[str, str] | None:
+    """A part's stored checksum, `ALGORITHM:base64`, as (algorithm, base64)."""
+    if not stored:
+        return None
+    algorithm, _, value = stored.partition(":")
+    return algorithm, value
+
+
+def _multipart_checksum(
+    upload: ObjectAttrs, requested: list[RequestedPart], chosen: list[PartRow]
+) -> tuple[str, str] | None:
+    """The object checksum of a completed upload that declared an algorithm.
+
+    As S3: the request must repeat each part's checksum, and it must be the one the
+    part was uploaded with.  COMPOSITE is the checksum of the part checksums, `-N`;
+    FULL_OBJECT (CRCs only) combines the part CRCs into the CRC of the whole object.
+    """
+    algorithm = upload.checksum_algorithm
+    if algorithm is None:
+        return None
+    digests: list[tuple[bytes, int]] = []
+    for wanted, part in zip(requested, chosen, strict=True):
+        given = wanted.checksums.get(algorithm)
+        stored = split_part_checksum(part.checksum)
+        if given is None or stored is None:
+            raise errors.InvalidRequest(
+                f"The upload was created using a {algorithm.lower()} checksum. The complete"
+                f" request must include the checksum for each part. It was missing for part"
+                f" {part.part_number} in the request."
+            )
+        if stored != (algorithm, given):
+            raise errors.InvalidPart(PartNumber=str(part.part_number), ETag=wanted.etag)
+        digests.append((base64.b64decode(given), part.size))
+    if upload.checksum_type == "FULL_OBJECT":
+        return algorithm, full_object_crc(algorithm, digests)
+    return algorithm, composite(algorithm, [d for d, _ in digests])
+
+
 def _upload_in(bucket: Bucket, conn: sqlite3.Connection, upload_id: str, key: str) -> UploadRow:
     upload = bucket.index.get_upload_in(conn, upload_id)
     if upload is None or upload.key != key:
@@ -472,29 +513,37 @@ class Multipart:
         self,
         upload_id: str,
         key: str,
-        requested: list[tuple[int, str]],
+        requested: list[RequestedPart],
         conditions: Preconditions | None,
     ) -> ObjectRow:
         index = self.bucket.index
         if not requested:
             raise errors.MalformedXML()
-        numbers = [n for n, _ in requested]
+        numbers = [p.number for p in requested]
         if any(b <= a for a, b in itertools.pairwise(numbers)):
             raise errors.InvalidPartOrder()
         with index.write() as conn:
-            upload = _upload_in(self.bucket, conn, upload_id, key)
+            upload = index.get_upload_in(conn, upload_id)
+            if upload is None or upload.key != key:
+                # A retried Complete (its response was lost) answers as the first did,
+                # while the object is still the result of this upload (S3, R2).
+                current = index.get_object_in(conn, key)
+                if current is not None and current.attrs.upload_id == upload_id:
+                    return current
+                raise errors.NoSuchUpload(UploadId=upload_id)
             parts = {p.part_number: p for p in index.parts_in(conn, upload_id)}
             chosen: list[PartRow] = []
-            for number, etag in requested:
-                part = parts.get(number)
-                if part is None or part.etag != etag.strip().strip('"'):
-                    raise errors.InvalidPart(PartNumber=str(number), ETag=etag)
+            for wanted in requested:
+                part = parts.get(wanted.number)
+                if part is None or part.etag != wanted.etag.strip('"'):
+                    raise errors.InvalidPart(PartNumber=str(wanted.number), ETag=wanted.etag)
                 chosen.append(part)
             for part in chosen[:-1]:
                 if part.size < MIN_PART_SIZE:
                     raise errors.EntityTooSmall(
                         ProposedSize=str(part.size), MinSizeAllowed=str(MIN_PART_SIZE)
                     )
+            checksum = _multipart_checksum(upload.attrs, requested, chosen)
             old = index.get_object_in(conn, key)
             if conditions is not None:
                 conditions.check_write(_state(old))
@@ -502,7 +551,10 @@ class Multipart:
                 content_type=upload.attrs.content_type,
                 system=upload.attrs.system,
                 metadata=upload.attrs.metadata,
+                checksum=checksum,
+                checksum_type=None if checksum is None else upload.attrs.checksum_type,
                 parts_count=len(chosen),
+                upload_id=upload_id,
             )
             row = ObjectRow(
                 key=key,

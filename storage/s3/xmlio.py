@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 from storage.s3 import errors
+from storage.s3.checksums import CHECKSUM_ALGORITHMS
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -113,12 +115,22 @@ def parse_delete(body: bytes) -> tuple[list[str], bool]:
     return keys, quiet
 
 
-def parse_complete(body: bytes) -> list[tuple[int, str]]:
-    """(part number, ETag) pairs of a CompleteMultipartUpload request, in request order."""
+@dataclass(frozen=True)
+class RequestedPart:
+    """One <Part> of a CompleteMultipartUpload request."""
+
+    number: int
+    etag: str
+    checksums: dict[str, str]
+    """Algorithm (CRC32, ...) -> base64 value, from <ChecksumCRC32> and the like."""
+
+
+def parse_complete(body: bytes) -> list[RequestedPart]:
+    """The parts of a CompleteMultipartUpload request, in request order."""
     root = _parse(body)
     if _local(root.tag) != "CompleteMultipartUpload":
         raise errors.MalformedXML()
-    parts: list[tuple[int, str]] = []
+    parts: list[RequestedPart] = []
     for part in _children(root, "Part"):
         number_text = _text(part, "PartNumber")
         etag = _text(part, "ETag")
@@ -130,7 +142,12 @@ def parse_complete(body: bytes) -> list[tuple[int, str]]:
             raise errors.MalformedXML() from None
         if not 1 <= number <= 10_000:
             raise errors.InvalidArgument("Part number must be an integer between 1 and 10000.")
-        parts.append((number, etag.strip()))
+        checksums: dict[str, str] = {}
+        for algorithm in CHECKSUM_ALGORITHMS:
+            value = _text(part, f"Checksum{algorithm}")
+            if value is not None:
+                checksums[algorithm] = value.strip()
+        parts.append(RequestedPart(number, etag.strip(), checksums))
     if not parts or len(parts) > 10_000:
         raise errors.MalformedXML()
     return parts

@@ -129,6 +129,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None, help="write results as JSON here")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--no-fsync", action="store_true", help="run the endpoint without fsync")
+    parser.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="skip the server-RSS measurement (bench_s3_memory.py: 2 GiB, 256 MiB with --quick)",
+    )
     args = parser.parse_args()
     sizes = {"1MiB": (MiB, 5 if args.quick else 30), "64MiB": (64 * MiB, 2 if args.quick else 5)}
     results: dict[str, dict[str, float]] = {}
@@ -183,6 +188,10 @@ def main() -> int:
         "client": "boto3 put_object/get_object, default config",
         "results": results,
     }
+    if not args.no_memory:
+        from bench_s3_memory import measure
+
+        report["memory"] = measure((256 if args.quick else 2048) * MiB, fsync=not args.no_fsync)
     print(
         f"{'size':<7}{'op':<5}{'icefloe':>10}{'moto':>10}{'disk':>10}{'vs disk':>9}{'vs moto':>9}"
     )
@@ -193,6 +202,8 @@ def main() -> int:
                 f"{r[f'disk_{op}_mib_s']:>10.1f}{r[f'{op}_vs_disk']:>9.2f}{r[f'{op}_vs_moto']:>9.2f}"
             )
     print("MiB/s, median; machine:", json.dumps(report["machine"]))
+    if "memory" in report:
+        print("server RSS while moving one large object:", json.dumps(report["memory"]))
     if args.out is not None:
         args.out.write_text(json.dumps(report, indent=2))
         print(f"wrote {args.out}")

@@ -8,8 +8,10 @@ list is in docs/object-store.md.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +21,11 @@ from s3_harness import Endpoint
 
 Observation = tuple[Any, ...]
 MiB = 1024 * 1024
+
+
+def b64crc32(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
 
 # step label -> what R2 (and we) answer; moto answers differently.
 KNOWN_DIFFERENCES: dict[str, Observation] = {
@@ -31,9 +38,18 @@ KNOWN_DIFFERENCES: dict[str, Observation] = {
     "key too long": ("error", 400, "KeyTooLongError"),
     # S3 validates part order before part sizes; moto reports the small part first.
     "bad order": ("error", 400, "InvalidPartOrder"),
-    # A finished upload is gone (R2 and S3 after its short retry window); moto
-    # re-completes it.
-    "complete again": ("error", 404, "NoSuchUpload"),
+    # A retried Complete answers 200 only while the object is still that upload's
+    # result (S3, R2); moto re-completes it even after the key was overwritten.
+    "complete again after overwrite": ("error", 404, "NoSuchUpload"),
+    # S3 stores a COMPOSITE checksum for a CRC32 multipart upload (`…-N`); moto
+    # returns a value without the part count and no ChecksumType.
+    "checksum of completed": ("ok", ("COMPOSITE", True)),
+    # ...and moto's ListParts leaves out the parts' checksums, which S3 lists.
+    "list parts with checksums": (
+        "ok",
+        [(1, b64crc32(b"p" * (5 * MiB))), (2, b64crc32(b"q" * 1000))],
+    ),
+    "head checksum": ("ok", ("COMPOSITE", True)),
     # Part numbers are validated before the upload is looked up (S3's order).
     "part 0": ("error", 400, "InvalidArgument"),
     # moto answers 500 to an unknown upload id; S3 and R2 say NoSuchUpload.
@@ -269,8 +285,10 @@ def scenario_multipart(r: Recorder, bucket: str) -> None:
         lambda: c.get_object(Bucket=bucket, Key="mp"),
         lambda x: hashlib.md5(x["Body"].read()).hexdigest(),
     )
-    r("complete again", complete([(1, e1), (2, e2)]))
+    r("complete again", complete([(1, e1), (2, e2)]), lambda x: x["ETag"])
     r("list parts done", lambda: c.list_parts(Bucket=bucket, Key="mp", UploadId=uid))
+    c.put_object(Bucket=bucket, Key="mp", Body=b"overwritten")
+    r("complete again after overwrite", complete([(1, e1), (2, e2)]))
     up2 = c.create_multipart_upload(Bucket=bucket, Key="ab")["UploadId"]
     r(
         "list uploads",
@@ -283,6 +301,59 @@ def scenario_multipart(r: Recorder, bucket: str) -> None:
         lambda x: x["ResponseMetadata"]["HTTPStatusCode"],
     )
     r("abort again", lambda: c.abort_multipart_upload(Bucket=bucket, Key="ab", UploadId=up2))
+
+
+def scenario_multipart_checksums(r: Recorder, bucket: str) -> None:
+    """boto3's upload_fileobj declares CRC32 and sends it with every part (its default)."""
+    c = r.client
+    created = r(
+        "create crc32",
+        lambda: c.create_multipart_upload(Bucket=bucket, Key="ck", ChecksumAlgorithm="CRC32"),
+        lambda x: x.get("ChecksumAlgorithm"),
+    )
+    uid = created["UploadId"]
+    parts = []
+    for number, body in ((1, b"p" * (5 * MiB)), (2, b"q" * 1000)):  # as in KNOWN_DIFFERENCES
+        result = r(
+            f"part {number} crc32",
+            lambda n=number, b=body: c.upload_part(
+                Bucket=bucket,
+                Key="ck",
+                UploadId=uid,
+                PartNumber=n,
+                Body=b,
+                ChecksumAlgorithm="CRC32",
+            ),
+            lambda x: (x["ETag"], x["ChecksumCRC32"]),
+        )
+        parts.append(
+            {"PartNumber": number, "ETag": result["ETag"], "ChecksumCRC32": result["ChecksumCRC32"]}
+        )
+    r(
+        "list parts with checksums",
+        lambda: c.list_parts(Bucket=bucket, Key="ck", UploadId=uid),
+        lambda x: [(p["PartNumber"], p.get("ChecksumCRC32")) for p in x["Parts"]],
+    )
+    r(
+        "checksum of completed",
+        lambda: c.complete_multipart_upload(
+            Bucket=bucket, Key="ck", UploadId=uid, MultipartUpload={"Parts": parts}
+        ),
+        lambda x: (x.get("ChecksumType"), x.get("ChecksumCRC32", "").endswith("-2")),
+    )
+    r(
+        "head checksum",
+        lambda: c.head_object(Bucket=bucket, Key="ck", ChecksumMode="ENABLED"),
+        lambda x: (x.get("ChecksumType"), x.get("ChecksumCRC32", "").endswith("-2")),
+    )
+    r(
+        "list uploads by prefix",
+        lambda: (
+            [c.create_multipart_upload(Bucket=bucket, Key=k) for k in ("u/1", "u/2", "v/3", "uu")]
+            and c.list_multipart_uploads(Bucket=bucket, Prefix="u/")
+        ),
+        lambda x: [u["Key"] for u in x.get("Uploads", [])],
+    )
 
 
 def scenario_copy_and_buckets(r: Recorder, bucket: str) -> None:
@@ -335,6 +406,7 @@ SCENARIOS = [
     scenario_listing,
     scenario_conditional,
     scenario_multipart,
+    scenario_multipart_checksums,
     scenario_copy_and_buckets,
 ]
 
