@@ -24,7 +24,11 @@ router = APIRouter(tags=["OAuth2 API"])
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
-SUPPORTED_SCOPES = {"catalog"}
+GRANTED_SCOPE = "catalog"
+# What clients ask for by default: PyIceberg and Iceberg Java send `catalog`; DuckDB (and other
+# Polaris-style clients) send `PRINCIPAL_ROLE:ALL`. Both get the same grant: the token's own
+# permissions, as RFC 6749 §3.3 lets a server grant a scope other than the one requested.
+SUPPORTED_SCOPES = {GRANTED_SCOPE, "PRINCIPAL_ROLE:ALL"}
 
 
 def oauth_error(status: int, error: str, description: str) -> JSONResponse:
@@ -57,7 +61,7 @@ async def get_token(
     subject_token_type: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
     authenticator: Authenticator = request.app.state.authenticator
-    requested = set((scope or "catalog").split())
+    requested = set((scope or GRANTED_SCOPE).split())
     if not requested <= SUPPORTED_SCOPES:
         return oauth_error(400, "invalid_scope", f"Supported scopes: {sorted(SUPPORTED_SCOPES)}")
     if grant_type == "client_credentials":
@@ -86,14 +90,14 @@ async def get_token(
         return oauth_error(400, "invalid_request", "grant_type is required")
     else:
         return oauth_error(400, "unsupported_grant_type", f"Unsupported grant_type {grant_type}")
-    access_token = authenticator.issuer.issue(token_id, " ".join(sorted(requested)))
+    access_token = authenticator.issuer.issue(token_id, GRANTED_SCOPE)
     return JSONResponse(
         {
             "access_token": access_token,
             "token_type": "bearer",
             "expires_in": authenticator.issuer.lifetime_seconds,
             "issued_token_type": ACCESS_TOKEN_TYPE,
-            "scope": " ".join(sorted(requested)),
+            "scope": GRANTED_SCOPE,
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -140,6 +140,29 @@ def test_oauth_errors_follow_rfc_6749(catalog_server: CatalogServer) -> None:
         assert response.json()["error"] == error
 
 
+@pytest.mark.parametrize("scope", [None, "catalog", "PRINCIPAL_ROLE:ALL"])
+def test_the_scopes_clients_ask_for_by_default_are_granted_as_catalog(
+    catalog_server: CatalogServer, scope: str | None
+) -> None:
+    """PyIceberg and Spark send `catalog`; DuckDB sends Polaris' `PRINCIPAL_ROLE:ALL`."""
+    token = create_token(
+        catalog_server,
+        name=f"s{uuid.uuid4().hex[:4]}",
+        permission="read-only",
+        warehouses=["default"],
+    )
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": token["id"],
+        "client_secret": token["token"].split("_", 2)[2],
+    }
+    if scope is not None:
+        form["scope"] = scope
+    response = httpx.post(f"{catalog_server.url}/v1/oauth/tokens", data=form)
+    assert response.status_code == 200, response.text
+    assert response.json()["scope"] == "catalog"
+
+
 def test_token_exchange_refreshes_an_access_token(catalog_server: CatalogServer) -> None:
     token = create_token(catalog_server, name=f"r{uuid.uuid4().hex[:4]}", permission="admin")
     secret = token["token"].split("_", 2)[2]

@@ -13,7 +13,6 @@ import pyarrow as pa
 import pytest
 from pyiceberg.catalog.rest import RestCatalog
 
-from tests.support import duckdb_iceberg
 from tests.support.server import CatalogServer
 from tests.support.vended import denied, s3_client
 
@@ -77,21 +76,6 @@ def test_pyiceberg_without_storage_keys_writes_and_reads(pyiceberg: RestCatalog,
     reloaded = pyiceberg.load_table(f"{ns}.t")
     assert reloaded.scan().to_arrow().num_rows == 3
     assert reloaded.io.properties["s3.session-token"]
-
-
-def test_duckdb_attaches_selects_and_inserts_with_vended_credentials(
-    embedded_server: CatalogServer, pyiceberg: RestCatalog, ns: str
-) -> None:
-    pyiceberg.create_table(f"{ns}.t", schema=ROWS.schema).append(ROWS)
-    connection = duckdb_iceberg.connect()
-    connection.execute(f"CREATE SECRET icefloe (TYPE ICEBERG, TOKEN '{embedded_server.token}')")
-    connection.execute(
-        f"ATTACH 'default' AS lake (TYPE ICEBERG, ENDPOINT '{embedded_server.url}', SECRET icefloe)"
-    )
-    connection.execute(f"INSERT INTO lake.{ns}.t VALUES (4, 'd')")
-    rows = connection.execute(f"SELECT id FROM lake.{ns}.t ORDER BY id").fetchall()
-    assert rows == [(1,), (2,), (3,), (4,)]
-    assert pyiceberg.load_table(f"{ns}.t").scan().to_arrow().num_rows == 4
 
 
 def test_without_the_header_no_secret_is_returned(
