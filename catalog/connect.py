@@ -18,10 +18,12 @@ def duckdb_snippet(uri: str, warehouse: str, token_file: Path | None) -> str:
         return f"""INSTALL iceberg; LOAD iceberg;
 ATTACH '{warehouse}' AS icefloe (TYPE ICEBERG, ENDPOINT '{uri}', AUTHORIZATION_TYPE 'none');
 SHOW ALL TABLES;"""
+    # Printed for a person to paste, never executed by us: no injection surface.
     return f"""INSTALL iceberg; LOAD iceberg;
-CREATE SECRET icefloe_token (TYPE ICEBERG, TOKEN '<the token in {token_file}>');
+SET VARIABLE icefloe_token = (SELECT trim(content, E'\\n') FROM read_text('{token_file}'));
+CREATE SECRET icefloe_token (TYPE ICEBERG, TOKEN getvariable('icefloe_token'));
 ATTACH '{warehouse}' AS icefloe (TYPE ICEBERG, ENDPOINT '{uri}', SECRET icefloe_token);
-SHOW ALL TABLES;"""
+SHOW ALL TABLES;"""  # noqa: S608
 
 
 def spark_snippet(uri: str, warehouse: str, token_file: Path | None) -> str:
@@ -29,6 +31,7 @@ def spark_snippet(uri: str, warehouse: str, token_file: Path | None) -> str:
         f" \\\n  --conf spark.sql.catalog.icefloe.token=$(cat {token_file})" if token_file else ""
     )
     return f"""pyspark \\
+  --packages org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.9.2 \\
   --conf spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions \\
   --conf spark.sql.catalog.icefloe=org.apache.iceberg.spark.SparkCatalog \\
   --conf spark.sql.catalog.icefloe.type=rest \\
