@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from catalog import __version__
 from catalog.api import (
     admin,
     config,
     health,
+    maintenance,
     namespaces,
     oauth,
     signer,
@@ -27,6 +30,8 @@ from catalog.api.security import Authenticator
 from catalog.auth.access_tokens import AccessTokenIssuer, load_or_create_signing_key
 from catalog.auth.oidc import OidcVerifier, parse_role_map
 from catalog.embedded_store import EmbeddedStore
+from catalog.maintenance.control import MaintenanceService
+from catalog.maintenance.scheduler import Scheduler
 from catalog.service.catalog import CatalogService
 from catalog.service.context import Limits, ServiceContext, StorageResolver
 from catalog.settings import Settings
@@ -90,9 +95,23 @@ def build_authenticator(settings: Settings, catalog: CatalogService) -> Authenti
 def create_app(settings: Settings, catalog: CatalogService | None = None) -> FastAPI:
     catalog = catalog or build_catalog(settings)
 
+    maintenance_service = MaintenanceService(
+        catalog.context, lease_ttl=timedelta(seconds=settings.maintenance_lease_seconds)
+    )
+    # Started by the lifespan, or by `icefloe serve` (which runs uvicorn with lifespan off).
+    scheduler = (
+        Scheduler(maintenance_service, timedelta(seconds=settings.maintenance_interval_seconds))
+        if settings.maintenance_enabled
+        else None
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if scheduler is not None:
+            scheduler.start()
         yield
+        if scheduler is not None:
+            await run_in_threadpool(scheduler.stop)
         catalog.context.store.engine.dispose()  # type: ignore[attr-defined]
 
     app = FastAPI(
@@ -106,12 +125,15 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     )
     app.state.settings = settings
     app.state.catalog = catalog
+    app.state.maintenance = maintenance_service
+    app.state.scheduler = scheduler
     app.state.engine = catalog.context.store.engine  # type: ignore[attr-defined]
     app.state.authenticator = build_authenticator(settings, catalog)
     routers = (
         health.router,
         oauth.router,
         admin.router,
+        maintenance.router,
         config.router,
         namespaces.router,
         tables.router,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +17,7 @@ from rich.table import Table
 
 from catalog import server
 from catalog.app import build_catalog, create_app
+from catalog.cli_maintain import maintain_app
 from catalog.connect import duckdb_snippet, pyiceberg_snippet, spark_snippet
 from catalog.embedded_store import EmbeddedStore
 from catalog.exceptions import CatalogError
@@ -35,6 +38,7 @@ warehouse_app = typer.Typer(help="Create, list and delete warehouses.", no_args_
 app.add_typer(warehouse_app, name="warehouse")
 token_app = typer.Typer(help="Create, list, rotate and revoke API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(maintain_app, name="maintain")
 ADMIN_TOKEN_FILE = "admin.token"
 console = Console()
 log = logging.getLogger("icefloe.cli")
@@ -56,6 +60,10 @@ def load_settings(**overrides: Any) -> Settings:
     """Environment (`ICEFLOE_*`) first, then the flags that were given."""
     given = {key: value for key, value in overrides.items() if value is not None}
     return Settings(**given)
+
+
+def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -187,14 +195,23 @@ def serve(
             "admin.[/bold red]"
         )
     print_connection_help(settings, warehouse, embedded)
-    apps: dict[int, Any] = {settings.port: create_app(settings, catalog)}
+    catalog_app = create_app(settings, catalog)
+    apps: dict[int, Any] = {settings.port: catalog_app}
     if s3_app is not None:
         apps[settings.s3_port] = s3_app
+    scheduler = catalog_app.state.scheduler  # uvicorn runs with lifespan off: start it here
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again with the handler that was
+    # there before it: make that an exit that unwinds, so the `finally` below runs.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
+        if scheduler is not None:
+            scheduler.start()
         server.run(apps, settings.host)
     except OSError as error:
         raise _fail(str(error)) from error
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         if s3_app is not None:
             s3_app.close()
         catalog.context.store.engine.dispose()  # type: ignore[attr-defined]

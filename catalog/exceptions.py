@@ -112,5 +112,12 @@ class StorageUnavailable(CatalogError):
     wire_type = "ServiceUnavailableException"
 
 
+class DatabaseUnavailable(CatalogError):
+    """The database could not be reached, or failed before a write was committed."""
+
+    status = 503
+    wire_type = "ServiceUnavailableException"
+
+
 class IdempotencyKeyTaken(Exception):
     """Another request with the same Idempotency-Key finalized first; replay its response."""

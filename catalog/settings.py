@@ -78,6 +78,23 @@ class Settings(BaseSettings):
     )
     r2_api_base: str = "https://api.cloudflare.com/client/v4"
     r2_api_timeout_seconds: float = Field(default=10.0, gt=0)
+    maintenance_enabled: bool = Field(
+        default=True,
+        description="Run the maintenance scheduler (compaction, snapshot expiration, orphan "
+        "removal) inside the server.",
+    )
+    maintenance_interval_seconds: float = Field(
+        default=3600,
+        gt=0,
+        description="Time between scheduler rounds; the first round starts one interval "
+        "after start.",
+    )
+    maintenance_lease_seconds: float = Field(
+        default=600,
+        gt=0,
+        description="Lifetime of a table's maintenance lease; renewed while a job runs, so a "
+        "crashed holder's lease is taken over this long after its last renewal.",
+    )
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
 

@@ -82,5 +82,12 @@ POLICY: dict[str, Rule] = {
     "revokeToken": ADMIN,
     "rotateToken": ADMIN,
     "listAuditEvents": ADMIN_READ,
+    "getWarehouseMaintenancePolicy": ADMIN_READ,
+    "setWarehouseMaintenancePolicy": ADMIN,
+    "getTableMaintenancePolicy": ADMIN_READ,
+    "setTableMaintenancePolicy": ADMIN,
+    "runMaintenanceJob": ADMIN,
+    "listMaintenanceRuns": ADMIN_READ,
+    "getMaintenanceRun": ADMIN_READ,
     "whoAmI": Rule(Permission.READ, Target.NONE, audited=False),
 }

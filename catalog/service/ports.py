@@ -14,6 +14,9 @@ from typing import Any, Protocol
 from catalog.store.records import (
     AuditRecord,
     IdempotencyTicket,
+    LeaseRecord,
+    MaintenancePolicyRecord,
+    MaintenanceRunRecord,
     NamespaceRecord,
     ObjectKind,
     ObjectRecord,
@@ -89,6 +92,29 @@ class CatalogTransaction(Protocol):
         report_type: str,
         report: dict[str, Any],
     ) -> None: ...
+
+    def list_tables(self, warehouse_id: str) -> list[tuple[str, tuple[str, ...], str]]: ...
+    def maintenance_policy(
+        self, warehouse_id: str, object_id: str | None
+    ) -> MaintenancePolicyRecord | None: ...
+    def set_maintenance_policy(
+        self, warehouse_id: str, object_id: str | None, settings: dict[str, Any]
+    ) -> MaintenancePolicyRecord: ...
+    def take_lease(self, key: str, holder: str, now: datetime, expires_at: datetime) -> bool: ...
+    def release_lease(self, key: str, holder: str) -> bool: ...
+    def lease(self, key: str) -> LeaseRecord | None: ...
+    def insert_maintenance_run(self, run: MaintenanceRunRecord) -> int: ...
+    def maintenance_run(self, run_id: int) -> MaintenanceRunRecord | None: ...
+    def list_maintenance_runs(
+        self,
+        warehouse: str | None,
+        namespace: Sequence[str] | None,
+        table: str | None,
+        *,
+        kind: str | None = None,
+        before_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[MaintenanceRunRecord]: ...
 
 
 class CatalogStore(Protocol):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,6 +70,7 @@ from storage.io import ObjectMissing
 log = logging.getLogger("icefloe.tables")
 
 SnapshotMode = Literal["all", "refs"]
+WAREHOUSE_CACHE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,14 @@ def require_object(
     namespace: Sequence[str],
     name: str,
     kind: ObjectKind,
+    *,
+    check_namespace: bool = True,
 ) -> ObjectRecord:
-    require_namespace(tx, warehouse_id, namespace)
+    """The live table or view. Loads pass check_namespace=False: the spec's only 404 for
+    loadTable/loadView is NoSuchTable/NoSuchView, and Java clients (Spark) try a metadata
+    table (`ns.t.snapshots` is table `t`'s snapshots) only after NoSuchTable/NoSuchView."""
+    if check_namespace:
+        require_namespace(tx, warehouse_id, namespace)
     record = tx.object(warehouse_id, namespace, name)
     if record is None or record.kind != kind:
         if kind == "table":
@@ -120,6 +129,7 @@ class TableService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
         self._committer = Committer(context)
+        self._warehouses: dict[str, tuple[float, WarehouseRecord]] = {}
 
     def _config(
         self,
@@ -288,8 +298,7 @@ class TableService:
     ) -> LoadedTable | str:
         """The response, or just the ETag when the client's copy is current."""
         with self._context.store.read() as tx:
-            found = self._context.warehouse(tx, warehouse)
-            record = require_object(tx, found.id, namespace, name, "table")
+            found, record = self._warehouse_and_table(tx, warehouse, namespace, name)
         etag = table_etag(record.metadata_location, mode)
         if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
             return etag
@@ -300,6 +309,24 @@ class TableService:
         table = self._config(found, location, delegation, (namespace, name))
         body = load_result(record.metadata_location, text, table.config, table.storage_credentials)
         return LoadedTable(body, etag)
+
+    def _warehouse_and_table(
+        self, tx: CatalogTransaction, warehouse: str, namespace: Sequence[str], name: str
+    ) -> tuple[WarehouseRecord, ObjectRecord]:
+        """loadTable's lookups, the warehouse row from a short-lived cache (a warehouse has no
+        update, and a deleted one was empty, so a stale entry can only make the table lookup
+        miss: then the warehouse is looked up afresh before answering 404)."""
+        now = time.monotonic()
+        cached = self._warehouses.get(warehouse)
+        if cached is not None and now - cached[0] < WAREHOUSE_CACHE_SECONDS:
+            with contextlib.suppress(NotFound):
+                found = cached[1]
+                return found, require_object(
+                    tx, found.id, namespace, name, "table", check_namespace=False
+                )
+        found = self._context.warehouse(tx, warehouse)
+        self._warehouses[warehouse] = (now, found)
+        return found, require_object(tx, found.id, namespace, name, "table", check_namespace=False)
 
     def exists(self, warehouse: str, namespace: Sequence[str], name: str) -> None:
         with self._context.store.read() as tx:

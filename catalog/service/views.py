@@ -52,7 +52,7 @@ class ViewService:
     def load(self, warehouse: str, namespace: Sequence[str], name: str) -> bytes:
         with self._context.store.read() as tx:
             found = self._context.warehouse(tx, warehouse)
-            record = require_object(tx, found.id, namespace, name, "view")
+            record = require_object(tx, found.id, namespace, name, "view", check_namespace=False)
         return load_result(record.metadata_location, record.metadata_json, {})
 
     def exists(self, warehouse: str, namespace: Sequence[str], name: str) -> None:

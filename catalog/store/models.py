@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -134,3 +136,57 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(Text)
     request_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[int] = mapped_column(Integer)
+
+
+class MaintenancePolicyRow(Base):
+    """Maintenance settings of a whole warehouse (`object_id` NULL, `id` = the warehouse's id)
+    or of one table (`id` = `object_id` = the table's id, so a rename keeps its policy)."""
+
+    __tablename__ = "maintenance_policies"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    warehouse_id: Mapped[str] = mapped_column(
+        ForeignKey("warehouses.id", ondelete="CASCADE"), index=True
+    )
+    object_id: Mapped[str | None] = mapped_column(
+        ForeignKey("catalog_objects.id", ondelete="CASCADE"), index=True, nullable=True
+    )
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MaintenanceLease(Base):
+    """Who may run maintenance on one table until when; taken with one conditional write."""
+
+    __tablename__ = "maintenance_leases"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MaintenanceRun(Base):
+    __tablename__ = "maintenance_runs"
+    __table_args__ = (
+        Index("ix_maintenance_runs_table", "warehouse", "namespace", "table_name", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    warehouse: Mapped[str] = mapped_column(String(128))
+    namespace: Mapped[str] = mapped_column(Text)
+    table_name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(16))
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    runner: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    files_before: Mapped[int] = mapped_column(BigInteger)
+    files_after: Mapped[int] = mapped_column(BigInteger)
+    bytes_rewritten: Mapped[int] = mapped_column(BigInteger)
+    files_deleted: Mapped[int] = mapped_column(BigInteger)
+    snapshots_expired: Mapped[int] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)

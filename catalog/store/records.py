@@ -101,3 +101,45 @@ class AuditRecord:
     target: str
     request_id: str
     status: int
+
+
+@dataclass(frozen=True)
+class MaintenancePolicyRecord:
+    """Stored maintenance settings of a warehouse (`object_id` None) or of one table."""
+
+    warehouse_id: str
+    object_id: str | None
+    settings: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    key: str
+    holder: str
+    acquired_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class MaintenanceRunRecord:
+    """One maintenance run of one table: what ran, when, and with what figures."""
+
+    id: int
+    warehouse: str
+    namespace: tuple[str, ...]
+    table: str
+    kind: str
+    trigger: str
+    dry_run: bool
+    runner: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    error: str | None
+    files_before: int
+    files_after: int
+    bytes_rewritten: int
+    files_deleted: int
+    snapshots_expired: int
+    details: dict[str, Any]

@@ -14,13 +14,15 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Engine, and_, delete, exists, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.exceptions import (
     AlreadyExists,
     CommitFailed,
     Conflict,
+    DatabaseUnavailable,
     IdempotencyKeyTaken,
     NamespaceNotEmpty,
     NoSuchNamespace,
@@ -32,6 +34,9 @@ from catalog.store.models import (
     AuditEvent,
     CatalogObject,
     IdempotencyRecord,
+    MaintenanceLease,
+    MaintenancePolicyRow,
+    MaintenanceRun,
     MetricsReport,
     Namespace,
     Warehouse,
@@ -40,6 +45,9 @@ from catalog.store.models import (
 from catalog.store.records import (
     AuditRecord,
     IdempotencyTicket,
+    LeaseRecord,
+    MaintenancePolicyRecord,
+    MaintenanceRunRecord,
     NamespaceRecord,
     ObjectKind,
     ObjectRecord,
@@ -50,6 +58,9 @@ from catalog.store.records import (
 )
 
 SEPARATOR = "\x1f"
+
+# The database is down, unreachable, or every pooled connection is busy past the pool timeout.
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 def join_levels(levels: Sequence[str]) -> str:
@@ -97,6 +108,29 @@ def _token(row: ApiToken) -> TokenRecord:
         created_at=_aware(row.created_at),
         expires_at=_aware(row.expires_at) if row.expires_at else None,
         revoked_at=_aware(row.revoked_at) if row.revoked_at else None,
+    )
+
+
+def _run(row: MaintenanceRun) -> MaintenanceRunRecord:
+    return MaintenanceRunRecord(
+        id=row.id,
+        warehouse=row.warehouse,
+        namespace=split_levels(row.namespace),
+        table=row.table_name,
+        kind=row.kind,
+        trigger=row.trigger,
+        dry_run=row.dry_run,
+        runner=row.runner,
+        started_at=_aware(row.started_at),
+        finished_at=_aware(row.finished_at),
+        outcome=row.outcome,
+        error=row.error,
+        files_before=row.files_before,
+        files_after=row.files_after,
+        bytes_rewritten=row.bytes_rewritten,
+        files_deleted=row.files_deleted,
+        snapshots_expired=row.snapshots_expired,
+        details=dict(row.details),
     )
 
 
@@ -369,9 +403,12 @@ class SqlTransaction:
         )
 
     def swap(self, swaps: Sequence[PointerSwap]) -> None:
-        """The compare-and-swap: every pointer moves, or the transaction fails as a whole."""
+        """The compare-and-swap: every pointer moves, or the transaction fails as a whole.
+
+        Rows are updated in id order, so two multi-table commits lock their rows in the same
+        order and cannot deadlock each other (PostgreSQL would abort one of them)."""
         now = utcnow()
-        for swap in swaps:
+        for swap in sorted(swaps, key=lambda s: s.object_id):
             result = self._session.execute(
                 update(CatalogObject)
                 .where(
@@ -547,6 +584,140 @@ class SqlTransaction:
             or 0
         )
 
+    # maintenance ------------------------------------------------------------------------
+    def list_tables(self, warehouse_id: str) -> list[tuple[str, tuple[str, ...], str]]:
+        """(object id, namespace, name) of every table in a warehouse, in name order."""
+        rows = self._session.execute(
+            select(CatalogObject.id, Namespace.name, CatalogObject.name)
+            .join(Namespace, Namespace.id == CatalogObject.namespace_id)
+            .where(CatalogObject.warehouse_id == warehouse_id, CatalogObject.kind == "table")
+            .order_by(Namespace.name, CatalogObject.name)
+        )
+        return [(row[0], split_levels(row[1]), row[2]) for row in rows]
+
+    def maintenance_policy(
+        self, warehouse_id: str, object_id: str | None
+    ) -> MaintenancePolicyRecord | None:
+        row = self._session.get(MaintenancePolicyRow, object_id or warehouse_id)
+        if row is None:
+            return None
+        return MaintenancePolicyRecord(
+            row.warehouse_id, row.object_id, dict(row.settings), _aware(row.updated_at)
+        )
+
+    def set_maintenance_policy(
+        self, warehouse_id: str, object_id: str | None, settings: dict[str, Any]
+    ) -> MaintenancePolicyRecord:
+        """Replace the stored settings of a warehouse (object_id None) or of one table."""
+        key = object_id or warehouse_id
+        now = utcnow()
+        self._session.execute(delete(MaintenancePolicyRow).where(MaintenancePolicyRow.id == key))
+        self._session.execute(
+            insert(MaintenancePolicyRow).values(
+                id=key,
+                warehouse_id=warehouse_id,
+                object_id=object_id,
+                settings=settings,
+                updated_at=now,
+            )
+        )
+        return MaintenancePolicyRecord(warehouse_id, object_id, dict(settings), now)
+
+    def take_lease(self, key: str, holder: str, now: datetime, expires_at: datetime) -> bool:
+        """Take or renew the lease `key`: one conditional UPDATE (free, expired, or already
+        ours), else one INSERT that the primary key lets only one process win."""
+        result = self._session.execute(
+            update(MaintenanceLease)
+            .where(
+                MaintenanceLease.key == key,
+                (MaintenanceLease.expires_at <= now) | (MaintenanceLease.holder == holder),
+            )
+            .values(holder=holder, acquired_at=now, expires_at=expires_at)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        try:
+            with self._session.begin_nested():
+                self._session.execute(
+                    insert(MaintenanceLease).values(
+                        key=key, holder=holder, acquired_at=now, expires_at=expires_at
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def release_lease(self, key: str, holder: str) -> bool:
+        result = self._session.execute(
+            delete(MaintenanceLease).where(
+                MaintenanceLease.key == key, MaintenanceLease.holder == holder
+            )
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def lease(self, key: str) -> LeaseRecord | None:
+        row = self._session.get(MaintenanceLease, key)
+        if row is None:
+            return None
+        return LeaseRecord(row.key, row.holder, _aware(row.acquired_at), _aware(row.expires_at))
+
+    def insert_maintenance_run(self, run: MaintenanceRunRecord) -> int:
+        result = self._session.execute(
+            insert(MaintenanceRun)
+            .values(
+                warehouse=run.warehouse,
+                namespace=join_levels(run.namespace),
+                table_name=run.table,
+                kind=run.kind,
+                trigger=run.trigger,
+                dry_run=run.dry_run,
+                runner=run.runner,
+                started_at=run.started_at,
+                finished_at=run.finished_at,
+                outcome=run.outcome,
+                error=run.error,
+                files_before=run.files_before,
+                files_after=run.files_after,
+                bytes_rewritten=run.bytes_rewritten,
+                files_deleted=run.files_deleted,
+                snapshots_expired=run.snapshots_expired,
+                details=run.details,
+            )
+            .returning(MaintenanceRun.id)
+        )
+        return int(result.scalar_one())
+
+    def maintenance_run(self, run_id: int) -> MaintenanceRunRecord | None:
+        row = self._session.get(MaintenanceRun, run_id)
+        return _run(row) if row else None
+
+    def list_maintenance_runs(
+        self,
+        warehouse: str | None,
+        namespace: Sequence[str] | None,
+        table: str | None,
+        *,
+        kind: str | None = None,
+        before_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[MaintenanceRunRecord]:
+        """Newest first; `before_id` resumes a listing after the last run of a page."""
+        query = select(MaintenanceRun).order_by(MaintenanceRun.id.desc())
+        if warehouse is not None:
+            query = query.where(MaintenanceRun.warehouse == warehouse)
+        if namespace is not None:
+            query = query.where(MaintenanceRun.namespace == join_levels(namespace))
+        if table is not None:
+            query = query.where(MaintenanceRun.table_name == table)
+        if kind is not None:
+            query = query.where(MaintenanceRun.kind == kind)
+        if before_id is not None:
+            query = query.where(MaintenanceRun.id < before_id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_run(row) for row in self._session.scalars(query)]
+
 
 class SqlCatalogStore:
     """Hands out units of work; reads never take the write lock."""
@@ -560,13 +731,26 @@ class SqlCatalogStore:
 
     @contextmanager
     def read(self) -> Iterator[SqlTransaction]:
-        with self._reader() as session, session.begin():
-            yield SqlTransaction(session)
+        try:
+            with self._reader() as session, session.begin():
+                yield SqlTransaction(session)
+        except UNAVAILABLE as error:
+            raise DatabaseUnavailable(f"Database unavailable: {type(error).__name__}") from error
 
     @contextmanager
     def write(self) -> Iterator[SqlTransaction]:
-        with self._writer() as session, session.begin():
-            yield SqlTransaction(session)
+        """A failure before COMMIT is sent leaves nothing written (503, safe to retry); one
+        during COMMIT propagates as is, since only then is the outcome unknown."""
+        with self._writer() as session:
+            try:
+                transaction = session.begin()
+                yield SqlTransaction(session)
+                session.flush()
+            except UNAVAILABLE as error:
+                raise DatabaseUnavailable(
+                    f"Database unavailable: {type(error).__name__}; nothing was written"
+                ) from error
+            transaction.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()

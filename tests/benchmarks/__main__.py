@@ -28,6 +28,7 @@ from tests.benchmarks import (
     bench_list,
     bench_load_table,
     bench_metadata_growth,
+    bench_polaris,
     external_s3,
 )
 from tests.benchmarks.machine import describe, load_average, summary
@@ -41,6 +42,7 @@ SUITES: dict[str, Callable[[Workspace], SuiteResult]] = {
     "metadata_growth": bench_metadata_growth.run,
     "list": bench_list.run,
     "s3": external_s3.run,
+    "polaris": bench_polaris.run,
 }
 
 

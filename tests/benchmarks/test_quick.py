@@ -9,11 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
+from tests.benchmarks.bench_polaris import table_path
 from tests.benchmarks.loadgen import LoadSpec, Request, run_load
 from tests.benchmarks.paths import REPO_ROOT
-from tests.benchmarks.servers import bare_server
+from tests.benchmarks.polaris_tree import Tree, create_tree
+from tests.benchmarks.polarisload import PolarisLoadSpec, TableTarget, run_polaris_load
+from tests.benchmarks.servers import auth_headers, bare_server, catalog_servers
 
 pytestmark = pytest.mark.slow
 
@@ -58,3 +62,38 @@ def test_quick_run_of_one_suite_prints_its_table_and_writes_the_report(tmp_path:
     assert [row["snapshots"] for row in suite["rows"]] == [10, 1_000]
     assert all(row["errors"] == 0 for row in suite["rows"])
     assert {"cores", "cpu_model", "python", "sqlite", "packages"} <= set(report["machine"])
+
+
+def test_polaris_drivers_build_the_tree_and_land_every_paced_append(tmp_path: Path) -> None:
+    tree = Tree(2, 2, tables_per_leaf=1, views_per_leaf=1, table_columns=20, table_properties=5)
+    with catalog_servers(tmp_path, None) as [server]:
+        headers = auth_headers(server.data_dir)
+        created = create_tree(f"{server.url}/v1/default", headers, tree, 4, 2)
+        assert [(c.kind, c.count) for c in created] == [
+            ("namespaces", 3),
+            ("tables", 2),
+            ("views", 2),
+        ]
+        with httpx.Client(base_url=server.url, headers=headers) as http:
+            listed = http.get("/v1/default/namespaces", params={"parent": "ns_0"}).json()
+            assert sorted(listed["namespaces"]) == [["ns_0", "ns_1"], ["ns_0", "ns_2"]]
+            paths = [table_path(levels, name) for levels, name in tree.tables()]
+            targets = [
+                TableTarget(path, list(levels), name, http.get(path).json()["metadata"])
+                for path, (levels, name) in zip(paths, tree.tables(), strict=True)
+            ]
+            assert len(targets[0].metadata["schemas"][0]["fields"]) == 20
+            target = ("127.0.0.1", server.port)
+            paced = run_polaris_load(
+                PolarisLoadSpec("paced", target, headers, targets, 60, rate=20.0, commits=6)
+            )
+            assert paced.streams["commits"].statuses == {"200": 6} and paced.errors == 0
+            for path in paths:
+                assert len(http.get(path).json()["metadata"]["snapshots"]) == 3
+            mix = run_polaris_load(
+                PolarisLoadSpec("mix", target, headers, targets, 0.5, readers=2, writers=2)
+            )
+            assert mix.errors == 0 and mix.streams["reads"].requests > 0
+            assert set(mix.streams["writes"].statuses) <= {"200", "409"}
+            landed = sum(len(http.get(p).json()["metadata"]["snapshots"]) for p in paths)
+            assert landed == 6 + mix.streams["writes"].requests

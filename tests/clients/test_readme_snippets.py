@@ -57,10 +57,13 @@ def test_duckdb_production_block_reads_with_a_token_and_vended_credentials(
     assert rows == [(2,)]
 
 
+ENGINES = ("pyiceberg", "duckdb", "spark")
+
+
 def test_every_readme_engine_block_is_run_by_a_test() -> None:
     """A block added to the README without a test fails here (the tests name them)."""
     tests = "".join(path.read_text() for path in Path(__file__).parent.glob("test_*.py"))
-    engine_blocks = {name for name in snippets() if name.split("-")[0] in ("pyiceberg", "duckdb")}
+    engine_blocks = {name for name in snippets() if name.split("-")[0] in ENGINES}
     assert engine_blocks
     for name in sorted(engine_blocks):
         assert f'"{name}"' in tests, f"README snippet {name} is run by no test in tests/clients"

@@ -68,6 +68,12 @@ def view_version(sql: str) -> dict[str, Any]:
 
 
 Request = tuple[str, str, dict[str, Any]]
+
+
+def maintenance_path(w: World) -> str:
+    return f"/admin/v1/warehouses/default/namespaces/{w.namespace}/tables/t/maintenance"
+
+
 REQUESTS: dict[str, Callable[[World], Request]] = {
     "getConfig": lambda w: ("GET", "/v1/config", {"params": {"warehouse": "default"}}),
     "listNamespaces": lambda w: (
@@ -221,9 +227,32 @@ REQUESTS: dict[str, Callable[[World], Request]] = {
     "revokeToken": lambda w: ("DELETE", "/admin/v1/tokens/0000000000000000", {}),
     "rotateToken": lambda w: ("POST", "/admin/v1/tokens/0000000000000000/rotate", {}),
     "listAuditEvents": lambda w: ("GET", "/admin/v1/audit", {}),
+    "getWarehouseMaintenancePolicy": lambda w: (
+        "GET",
+        "/admin/v1/warehouses/default/maintenance/policy",
+        {},
+    ),
+    "setWarehouseMaintenancePolicy": lambda w: (
+        "PUT",
+        "/admin/v1/warehouses/default/maintenance/policy",
+        {"json": {"expiration.retain-last": 11}},
+    ),
+    "getTableMaintenancePolicy": lambda w: ("GET", maintenance_path(w) + "/policy", {}),
+    "setTableMaintenancePolicy": lambda w: (
+        "PUT",
+        maintenance_path(w) + "/policy",
+        {"json": {"expiration.retain-last": 12}},
+    ),
+    "runMaintenanceJob": lambda w: (
+        "POST",
+        maintenance_path(w) + "/runs",
+        {"json": {"kind": "expire", "dry-run": True}},
+    ),
+    "listMaintenanceRuns": lambda w: ("GET", "/admin/v1/maintenance/runs", {}),
+    "getMaintenanceRun": lambda w: ("GET", "/admin/v1/maintenance/runs/0", {}),
 }
 # Admin operations that answer 404 for the made-up ids above, once the caller is allowed in.
-ALLOWED_BUT_MISSING = {"revokeToken", "rotateToken"}
+ALLOWED_BUT_MISSING = {"revokeToken", "rotateToken", "getMaintenanceRun"}
 # Past the gate, the service answers: this server's warehouse is on local disk, so there is
 # nothing to sign for (remote signing itself is tested in test_remote_signing.py).
 # /v1/aws/s3/sign answers 403 for a URL that lies in no table of the catalog.
@@ -388,6 +417,13 @@ def state(server: CatalogServer, world: World) -> Any:
                     "tokens"
                 ]
             ),
+            # The table's policy shows the warehouse's settings too (its layers and sources).
+            httpx.get(
+                f"{server.url}{maintenance_path(world)}/policy", headers=server.auth_headers
+            ).json(),
+            httpx.get(
+                f"{server.url}/admin/v1/maintenance/runs", headers=server.auth_headers
+            ).json(),
         )
 
 
