@@ -83,3 +83,19 @@ def namespace(catalog: RestCatalog) -> str:
 @pytest.fixture
 def warehouse_root(catalog_server: CatalogServer) -> Path:
     return catalog_server.data_dir / "warehouse" / "default"
+
+
+@pytest.fixture
+def pyiceberg(embedded_server: CatalogServer) -> RestCatalog:
+    """PyIceberg on the embedded-store server: data files with vended credentials."""
+    return RestCatalog(
+        "icefloe", uri=embedded_server.url, warehouse="default", token=embedded_server.token
+    )
+
+
+@pytest.fixture
+def ns(pyiceberg: RestCatalog) -> str:
+    """A fresh namespace on the embedded-store server."""
+    name = f"e_{uuid.uuid4().hex[:10]}"
+    pyiceberg.create_namespace(name)
+    return name

@@ -9,8 +9,6 @@ from PyIceberg in UTC; both are turned to UTC, so the comparison is of instants 
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,8 +18,7 @@ import pyarrow as pa
 import pytest
 from pyiceberg.catalog.rest import RestCatalog
 
-from tests.support.engines import arrow_rows, local_replacements, run_sql
-from tests.support.server import CatalogServer
+from tests.support.engines import arrow_rows
 
 SCHEMA = pa.schema(
     [
@@ -101,27 +98,6 @@ def normalised(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(
         ({key: value(item) for key, item in row.items()} for row in rows), key=lambda r: r["i"]
     )
-
-
-@pytest.fixture
-def pyiceberg(embedded_server: CatalogServer) -> RestCatalog:
-    return RestCatalog(
-        "cross", uri=embedded_server.url, warehouse="default", token=embedded_server.token
-    )
-
-
-@pytest.fixture
-def ns(pyiceberg: RestCatalog) -> str:
-    name = f"x_{uuid.uuid4().hex[:8]}"
-    pyiceberg.create_namespace(name)
-    return name
-
-
-@pytest.fixture
-def lake(embedded_server: CatalogServer) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection, _ = run_sql("duckdb-bearer", local_replacements(embedded_server))
-    yield connection
-    connection.close()
 
 
 def test_what_pyiceberg_writes_duckdb_reads_identically(

@@ -6,7 +6,6 @@ where DuckDB or the caller cannot do something."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,28 +31,6 @@ from tests.support.server import CatalogServer
 
 ROWS = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["a", "b", "c"]})
 MORE = pa.table({"id": pa.array([4], pa.int64()), "name": ["d"]})
-
-
-@pytest.fixture
-def pyiceberg(embedded_server: CatalogServer) -> RestCatalog:
-    return RestCatalog(
-        "duckdb-tests", uri=embedded_server.url, warehouse="default", token=embedded_server.token
-    )
-
-
-@pytest.fixture
-def ns(pyiceberg: RestCatalog) -> str:
-    name = f"d_{uuid.uuid4().hex[:8]}"
-    pyiceberg.create_namespace(name)
-    return name
-
-
-@pytest.fixture
-def lake(embedded_server: CatalogServer) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB session attached as `lake` by the README's duckdb-bearer block."""
-    connection, _ = run_sql("duckdb-bearer", local_replacements(embedded_server))
-    yield connection
-    connection.close()
 
 
 def test_readme_bearer_snippet_lists_schemas_and_tables(

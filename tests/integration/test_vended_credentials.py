@@ -10,7 +10,6 @@ import uuid
 import boto3
 import httpx
 import pyarrow as pa
-import pytest
 from pyiceberg.catalog.rest import RestCatalog
 
 from tests.support.server import CatalogServer
@@ -29,20 +28,6 @@ def token(server: CatalogServer, permission: str, warehouse: str = "default") ->
         body = {"name": permission, "permission": permission, "warehouses": [warehouse]}
         issued: str = http.post("/admin/v1/tokens", json=body).json()["token"]
     return issued
-
-
-@pytest.fixture
-def pyiceberg(embedded_server: CatalogServer) -> RestCatalog:
-    return RestCatalog(
-        "v", uri=embedded_server.url, warehouse="default", token=embedded_server.token
-    )
-
-
-@pytest.fixture
-def ns(pyiceberg: RestCatalog) -> str:
-    name = f"v_{uuid.uuid4().hex[:8]}"
-    pyiceberg.create_namespace(name)
-    return name
 
 
 def credentials(
