@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -22,9 +21,8 @@ from typing import Any
 import orjson
 
 from tests.benchmarks.appends import TableHead, next_append
-from tests.benchmarks.cpu import CpuMeter
+from tests.benchmarks.cpu import run_driver
 from tests.benchmarks.http1 import Connection, encode_request
-from tests.benchmarks.paths import REPO_ROOT
 from tests.benchmarks.stats import CommitResult, Latency
 
 MAX_ERRORS = 20
@@ -110,21 +108,11 @@ async def _commit(spec: CommitSpec) -> CommitResult:
 
 def run_commits(spec: CommitSpec, watch_pids: Sequence[int] = ()) -> CommitResult:
     """Run `spec` in a fresh client process; `watch_pids` are the servers whose CPU to report."""
-    meter = CpuMeter(watch_pids)
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.commitload"],
-        input=json.dumps(asdict(spec)),
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=spec.seconds + 120,
-        check=False,
+    data, server_cpu = run_driver(
+        "tests.benchmarks.commitload", asdict(spec), spec.seconds + 120, watch_pids
     )
-    server_cpu = meter.utilization()
-    if completed.returncode != 0:
-        raise RuntimeError(f"commit driver failed:\n{completed.stderr[-4000:]}")
-    result = CommitResult.from_json(json.loads(completed.stdout))
-    return replace(result, server_cpu=server_cpu) if watch_pids else result
+    result = CommitResult.from_json(data)
+    return replace(result, server_cpu=server_cpu) if server_cpu is not None else result
 
 
 def main() -> None:

@@ -6,10 +6,16 @@ process that is the GIL's ceiling, and the sign that it, not the client, was the
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from tests.benchmarks.paths import REPO_ROOT
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -35,3 +41,26 @@ class CpuMeter:
         wall = time.perf_counter() - self._wall
         cpu = sum(process_cpu_seconds(pid) for pid in self._pids) - self._cpu
         return cpu / wall if wall > 0 else 0.0
+
+
+def run_driver(
+    module: str, spec: dict[str, Any], timeout: float, watch_pids: Sequence[int] = ()
+) -> tuple[dict[str, Any], float | None]:
+    """Run a load driver module in a fresh client process (the spec on stdin, its result as JSON
+    on stdout), so client and server each get a core; returns the result and, when `watch_pids`
+    are given, the servers' CPU utilization over the run."""
+    meter = CpuMeter(watch_pids)
+    completed = subprocess.run(
+        [sys.executable, "-m", module],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=timeout,
+        check=False,
+    )
+    server_cpu = meter.utilization()
+    if completed.returncode != 0:
+        raise RuntimeError(f"{module} failed:\n{completed.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(completed.stdout)
+    return result, (server_cpu if watch_pids else None)

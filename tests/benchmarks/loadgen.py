@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -21,9 +20,8 @@ from collections.abc import Sequence
 from dataclasses import KW_ONLY, asdict, dataclass, field, replace
 from typing import Any
 
-from tests.benchmarks.cpu import CpuMeter
+from tests.benchmarks.cpu import run_driver
 from tests.benchmarks.http1 import Connection, encode_request
-from tests.benchmarks.paths import REPO_ROOT
 from tests.benchmarks.stats import Latency
 
 HOW_IT_RUNS = (
@@ -173,23 +171,11 @@ def _result_from_json(data: dict[str, Any]) -> LoadResult:
 
 def run_load(spec: LoadSpec, watch_pids: Sequence[int] = ()) -> LoadResult:
     """Run `spec` in a fresh client process; `watch_pids` are the servers whose CPU to report."""
-    meter = CpuMeter(watch_pids)
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.loadgen"],
-        input=json.dumps(asdict(spec)),
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=spec.warmup + spec.seconds + 120,
-        check=False,
+    data, server_cpu = run_driver(
+        "tests.benchmarks.loadgen", asdict(spec), spec.warmup + spec.seconds + 120, watch_pids
     )
-    server_cpu = meter.utilization()
-    if completed.returncode != 0:
-        raise RuntimeError(f"load generator failed:\n{completed.stderr[-4000:]}")
-    result = _result_from_json(json.loads(completed.stdout))
-    if watch_pids:
-        result = replace(result, server_cpu=server_cpu)
-    return result
+    result = _result_from_json(data)
+    return replace(result, server_cpu=server_cpu) if server_cpu is not None else result
 
 
 def main() -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -31,9 +30,8 @@ from typing import Any
 import orjson
 
 from tests.benchmarks.appends import TableHead, next_append
-from tests.benchmarks.cpu import CpuMeter
+from tests.benchmarks.cpu import run_driver
 from tests.benchmarks.http1 import Connection, encode_request
-from tests.benchmarks.paths import REPO_ROOT
 from tests.benchmarks.stats import Latency
 
 MAX_ERRORS = 20
@@ -279,21 +277,11 @@ async def _run(spec: PolarisLoadSpec) -> PolarisLoadResult:
 
 def run_polaris_load(spec: PolarisLoadSpec, watch_pids: Sequence[int] = ()) -> PolarisLoadResult:
     """Run `spec` in a fresh client process; `watch_pids` are the servers whose CPU to report."""
-    meter = CpuMeter(watch_pids)
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.polarisload"],
-        input=json.dumps(asdict(spec)),
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=spec.warmup + spec.seconds + 120,
-        check=False,
+    data, server_cpu = run_driver(
+        "tests.benchmarks.polarisload", asdict(spec), spec.warmup + spec.seconds + 120, watch_pids
     )
-    server_cpu = meter.utilization()
-    if completed.returncode != 0:
-        raise RuntimeError(f"load driver failed:\n{completed.stderr[-4000:]}")
-    result = PolarisLoadResult.from_json(json.loads(completed.stdout))
-    return replace(result, server_cpu=server_cpu) if watch_pids else result
+    result = PolarisLoadResult.from_json(data)
+    return replace(result, server_cpu=server_cpu) if server_cpu is not None else result
 
 
 def _spec_from_json(data: dict[str, Any]) -> PolarisLoadSpec:
