@@ -249,7 +249,7 @@ REQUESTS: dict[str, Callable[[World], Request]] = {
         {"json": {"kind": "expire", "dry-run": True}},
     ),
     "listMaintenanceRuns": lambda w: ("GET", "/admin/v1/maintenance/runs", {}),
-    "getMaintenanceRun": lambda w: ("GET", "/admin/v1/maintenance/runs/0", {}),
+    "getMaintenanceRun": lambda w: ("GET", "/admin/v1/maintenance/runs/999999", {}),
 }
 # Admin operations that answer 404 for the made-up ids above, once the caller is allowed in.
 ALLOWED_BUT_MISSING = {"revokeToken", "rotateToken", "getMaintenanceRun"}
