@@ -11,6 +11,7 @@ from pyiceberg.table.locations import load_location_provider
 
 from catalog.exceptions import BadRequest
 from catalog.service.ports import CatalogTransaction
+from storage.locations import is_within
 
 SUPPORTED_SCHEMES = ("file", "s3", "s3a", "s3n")
 _ENCODED = re.compile(r"%[0-9a-fA-F]{2}")
@@ -35,12 +36,6 @@ def normalize_location(location: str, what: str = "location") -> str:
     if parts.scheme != "file" and not parts.netloc:
         raise BadRequest(f"Invalid {what} {location!r}: missing bucket")
     return location.rstrip("/")
-
-
-def is_within(location: str, root: str) -> bool:
-    """True when `location` is `root` or below it (a sibling `root10` is not below `root1`)."""
-    location, root = location.rstrip("/"), root.rstrip("/")
-    return location == root or location.startswith(root + "/")
 
 
 def overlaps(a: str, b: str) -> bool:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from catalog.exceptions import BadRequest, Forbidden
-from catalog.service.locations import is_within
+from storage.locations import is_within
 from storage.s3 import sigv4
 
 READ_METHODS = {"GET", "HEAD"}

@@ -41,7 +41,6 @@ from catalog.service.locations import (
     check_no_overlap,
     check_table_paths,
     default_object_location,
-    is_within,
     require_within,
     table_metadata_file,
 )
@@ -66,6 +65,7 @@ from catalog.store.records import (
 from catalog.vending.base import Access, StorageCredential, VendingUnavailable
 from catalog.vending.registry import VendorRegistry
 from storage.io import ObjectMissing
+from storage.locations import is_within
 
 log = logging.getLogger("icefloe.tables")
 

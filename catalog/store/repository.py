@@ -56,6 +56,7 @@ from catalog.store.records import (
     TokenRecord,
     WarehouseRecord,
 )
+from storage.locations import is_within
 
 SEPARATOR = "\x1f"
 
@@ -69,11 +70,6 @@ def join_levels(levels: Sequence[str]) -> str:
 
 def split_levels(name: str) -> tuple[str, ...]:
     return tuple(name.split(SEPARATOR)) if name else ()
-
-
-def is_within_location(location: str, root: str) -> bool:
-    location, root = location.rstrip("/"), root.rstrip("/")
-    return location == root or location.startswith(root + "/")
 
 
 def _violation(error: IntegrityError) -> Literal["unique", "foreign_key", "other"]:
@@ -325,7 +321,7 @@ class SqlTransaction:
                 .join(Namespace, Namespace.id == CatalogObject.namespace_id)
                 .where(CatalogObject.id == object_id)
             ).first()
-            if row is not None and is_within_location(location, row[0].location):
+            if row is not None and is_within(location, row[0].location):
                 item = row[0]
                 return ObjectRecord(
                     item.id,
