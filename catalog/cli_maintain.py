@@ -19,12 +19,13 @@ from typer.core import TyperGroup
 
 from catalog.app import build_catalog
 from catalog.exceptions import CatalogError
-from catalog.maintenance.control import MaintenanceService
+from catalog.maintenance.control import SKIPPED_COUNT, SKIPPED_FILES, MaintenanceService
 from catalog.maintenance.jobs import JobKind, Progress, TableRef
 from catalog.settings import Settings
 
 console = Console()
 RUN_COMMAND = "run"
+SKIPPED_SHOWN = 10  # skipped files listed under a run's figures; the run record has more
 
 
 class MaintainGroup(TyperGroup):
@@ -133,6 +134,11 @@ def maintain_run(
             ("snapshots expired", run.snapshots_expired),
         ):
             figures.add_row(name, f"{value:,}")
+        skipped = run.details.get(SKIPPED_FILES, [])
+        figures.add_row("files skipped", f"{run.details.get(SKIPPED_COUNT, 0):,}")
+        for entry in skipped[:SKIPPED_SHOWN]:
+            if isinstance(entry, dict):
+                figures.add_row("  skipped", f"{entry.get('path')} ({entry.get('reason')})")
         duration = (run.finished_at - run.started_at).total_seconds()
         figures.add_row("duration", f"{duration:.2f}s")
         if run.error:

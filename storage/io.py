@@ -122,6 +122,7 @@ class S3ObjectStore:
         options: dict[str, Any] = {
             "access_key": profile.get("access-key-id"),
             "secret_key": profile.get("secret-access-key"),
+            "session_token": profile.get("session-token"),
             "region": profile.get("region", "auto"),
             "allow_bucket_creation": False,
             "allow_bucket_deletion": False,

@@ -7,6 +7,12 @@ bins of at most `target_file_size_bytes`. Each bin is read with pyiceberg's `Arr
 applies position and equality deletes), sorted by the table's sort order where it has one, and
 written with pyiceberg's own writer, one bin at a time: memory holds one bin of rows at most.
 
+Only files inside the table's location are read or written (the table's `ConfinedFileIO`). A
+data file outside it, or one a delete file outside it applies to, is left out of the plan and
+reported as skipped; when main's manifest list or one of its manifests is outside, the table
+cannot be planned (nor a rewrite committed, which reads every manifest): nothing is done and
+the run record says which file.
+
 Concurrency: the commit asserts main's head, like any client's. When a client committed first,
 pyiceberg refreshes, checks that every replaced file is still live and has no new deletes, and
 re-commits the same rewritten files against the new head (no rewrite). When a replaced file is
@@ -36,8 +42,16 @@ from pyiceberg.table.update.snapshot import _OverwriteFiles
 from pyiceberg.transforms import IdentityTransform
 from pyiceberg.typedef import EMPTY_DICT, Record
 
-from catalog.maintenance.jobs import JobOutcome, MaintenancePolicy, Progress
+from catalog.maintenance.jobs import (
+    DELETES_OUTSIDE,
+    OUTSIDE_LOCATION,
+    JobOutcome,
+    MaintenancePolicy,
+    Progress,
+    SkippedFile,
+)
 from catalog.maintenance.service_catalog import ServiceCatalog
+from catalog.maintenance.table_io import table_storage
 
 log = logging.getLogger("icefloe.maintenance.compact")
 
@@ -182,6 +196,42 @@ def _commit(table: Table, old: list[DataFile], new: list[DataFile]) -> int:
     return producer.snapshot_id
 
 
+def unreadable_metadata(table: Table) -> list[str]:
+    """The manifest list or manifests of main's current snapshot outside the table's location
+    (none of them is read): with any of these the table cannot be compacted."""
+    files = table_storage(table)
+    snapshot = table.metadata.current_snapshot()
+    if snapshot is None:
+        return []
+    if not files.contains(snapshot.manifest_list):
+        return [snapshot.manifest_list]
+    return [
+        m.manifest_path for m in snapshot.manifests(table.io) if not files.contains(m.manifest_path)
+    ]
+
+
+def readable_tasks(
+    table: Table, tasks: Iterable[FileScanTask]
+) -> tuple[list[FileScanTask], list[SkippedFile]]:
+    """The tasks whose data file and delete files all lie inside the table's location, and
+    the files of the others, each once, with why they are left out."""
+    files = table_storage(table)
+    readable: list[FileScanTask] = []
+    skipped: dict[str, str] = {}
+    for task in tasks:
+        outside = [d.file_path for d in task.delete_files if not files.contains(d.file_path)]
+        if files.contains(task.file.file_path) and not outside:
+            readable.append(task)
+            continue
+        for path in outside:
+            skipped[path] = OUTSIDE_LOCATION
+        if not files.contains(task.file.file_path):
+            skipped[task.file.file_path] = OUTSIDE_LOCATION
+        else:
+            skipped.setdefault(task.file.file_path, DELETES_OUTSIDE)
+    return readable, [SkippedFile(p, r) for p, r in sorted(skipped.items())]
+
+
 def compact(
     catalog: ServiceCatalog,
     identifier: tuple[str, ...],
@@ -194,9 +244,21 @@ def compact(
         table = catalog.load_table(identifier)
         if table.metadata.current_snapshot() is None:
             return JobOutcome(details={"bins": []})
+        unreadable = unreadable_metadata(table)
+        if unreadable:
+            log.warning(
+                "event=compaction_refused table=%s reason=metadata_outside_location files=%s",
+                ".".join(identifier),
+                unreadable,
+            )
+            return JobOutcome(
+                details={"bins": [], "dry_run": dry_run},
+                skipped_files=[SkippedFile(p, OUTSIDE_LOCATION) for p in unreadable],
+            )
         tasks = list(table.scan().plan_files())
         files_before = len(tasks)
-        bins = plan_bins(tasks, policy)
+        readable, skipped = readable_tasks(table, tasks)
+        bins = plan_bins(readable, policy)
         planned_on = table.metadata.current_snapshot_id
         details: dict[str, Any] = {
             "bins": [b.describe() for b in bins],
@@ -208,7 +270,12 @@ def compact(
             details["dry_run"] = dry_run
             details["estimated_files_after"] = files_before - rewritten + len(bins)
             progress("compact", 0, len(bins))
-            return JobOutcome(files_before=files_before, files_after=files_before, details=details)
+            return JobOutcome(
+                files_before=files_before,
+                files_after=files_before,
+                details=details,
+                skipped_files=skipped,
+            )
         write_uuid = uuid.uuid4()
         counter = itertools.count(0)
         new_files: list[DataFile] = []
@@ -245,6 +312,7 @@ def compact(
             bytes_rewritten=sum(b.size for b in bins),
             committed_snapshot_id=snapshot_id,
             details=details,
+            skipped_files=skipped,
         )
     raise CommitFailedException(
         f"Compaction lost the race {PLAN_ATTEMPTS} times (the files it rewrote kept changing)"

@@ -41,6 +41,8 @@ Trigger = Literal["manual", "scheduled"]
 DEFAULT_LEASE_TTL = timedelta(minutes=10)
 _DETAIL_LIST_LIMIT = 100
 MAX_RUN_ID = 2**31 - 1  # run ids are 32-bit integers in the database
+SKIPPED_FILES = "skipped-files"  # in a run's details: [{"path": ..., "reason": ...}]
+SKIPPED_COUNT = "files-skipped"
 
 
 class MaintenanceBusy(CatalogError):
@@ -167,6 +169,8 @@ def run_json(run: MaintenanceRunRecord) -> dict[str, Any]:
         "bytes-rewritten": run.bytes_rewritten,
         "files-deleted": run.files_deleted,
         "snapshots-expired": run.snapshots_expired,
+        "files-skipped": run.details.get(SKIPPED_COUNT, 0),
+        "skipped-files": run.details.get(SKIPPED_FILES, []),
         "details": run.details,
     }
 
@@ -342,6 +346,10 @@ class MaintenanceService:
         snapshot = target.metadata().current_snapshot_id
         details = {
             **_bounded(outcome.details),
+            # Kept in the JSON details column (no migration): the files left alone because
+            # they lie outside the table's location, and why.
+            SKIPPED_FILES: _bounded([f.as_json() for f in outcome.skipped_files]),
+            SKIPPED_COUNT: len(outcome.skipped_files),
             "snapshot-id-before": snapshot,
             "committed-snapshot-id": outcome.committed_snapshot_id,
             "policy": policy.settings,

@@ -24,24 +24,23 @@ def run_job(
     progress: Progress | None = None,
     now: datetime | None = None,
 ) -> JobOutcome:
-    """Do one job. Raises `NoSuchWarehouse`/`NoSuchNamespace`/`NoSuchTable` for a missing
-    table and pyiceberg's `CommitFailedException` when every commit attempt lost its race."""
+    """Do one job, touching only files inside the table's location (each job loads the table
+    with a `ConfinedFileIO`; files outside come back in `JobOutcome.skipped_files`).
+
+    Raises `NoSuchWarehouse`/`NoSuchNamespace`/`NoSuchTable` for a missing table and
+    pyiceberg's `CommitFailedException` when every commit attempt lost its race."""
     catalog = ServiceCatalog(context, table.warehouse)
-    warehouse = catalog.warehouse_record()
     identifier = (*table.namespace, table.name)
     progress = progress or Progress()
     now = now or datetime.now(UTC)
     if kind == JobKind.COMPACT:
         return compact(catalog, identifier, policy, dry_run=dry_run, progress=progress)
-    store = context.storage.for_warehouse(warehouse)
     if kind == JobKind.EXPIRE:
         return expire_snapshots(
-            catalog, identifier, store, policy, now, dry_run=dry_run, progress=progress
+            catalog, identifier, policy, now, dry_run=dry_run, progress=progress
         )
     if kind == JobKind.ORPHANS:
-        return remove_orphans(
-            catalog, identifier, store, policy, now, dry_run=dry_run, progress=progress
-        )
+        return remove_orphans(catalog, identifier, policy, now, dry_run=dry_run, progress=progress)
     raise ValueError(f"Unknown maintenance job: {kind}")
 
 

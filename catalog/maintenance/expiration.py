@@ -6,7 +6,10 @@ What is protected, kept simple on purpose: the head snapshot of every branch and
 expires (older snapshots of other branches' histories included).
 
 The removal is one commit through the compare-and-swap path, asserting that no ref moved since
-the plan; only after it succeeded are the files deleted that no retained snapshot needs.
+the plan; only after it succeeded are the files deleted that no retained snapshot needs, and
+only those inside the table's location (through its `ConfinedFileIO`'s store). A file outside
+is reported as skipped, never read or deleted; when a retained snapshot needs a manifest list
+or manifest outside, what it needs is unknown and nothing is deleted.
 """
 
 from __future__ import annotations
@@ -26,10 +29,17 @@ from pyiceberg.table.update import (
     TableRequirement,
 )
 
-from catalog.maintenance.jobs import JobOutcome, MaintenancePolicy, Progress
+from catalog.maintenance.jobs import (
+    OUTSIDE_LOCATION,
+    REFERENCES_UNKNOWN,
+    JobOutcome,
+    MaintenancePolicy,
+    Progress,
+    SkippedFile,
+)
 from catalog.maintenance.reachability import Reachability, statistics_files
 from catalog.maintenance.service_catalog import ServiceCatalog
-from storage.io import ObjectStore
+from catalog.maintenance.table_io import TableStorage, table_storage
 
 log = logging.getLogger("icefloe.maintenance.expire")
 
@@ -63,20 +73,40 @@ def plan_expiration(
     return ExpirationPlan(sorted(expire), sorted(keep))
 
 
+@dataclass(frozen=True)
+class Unreachable:
+    """Files the expired snapshots needed that nothing retained needs: `deletable` inside the
+    table's location, `skipped` (with why) the rest."""
+
+    deletable: list[str]
+    skipped: list[SkippedFile]
+
+
 def _unreachable_after(
-    reach: Reachability, before: TableMetadata, after: TableMetadata, expired: list[int]
-) -> set[str]:
-    """Files the expired snapshots needed that nothing in `after` needs."""
-    gone = reach.snapshots_files(before, expired)
-    kept = reach.snapshots_files(after, [s.snapshot_id for s in after.snapshots])
+    reach: Reachability,
+    files: TableStorage,
+    before: TableMetadata,
+    after: TableMetadata,
+    expired: list[int],
+) -> Unreachable:
+    gone_unread: set[str] = set()
+    kept_unread: set[str] = set()
+    gone = reach.snapshots_files(before, expired, gone_unread)
+    kept = reach.snapshots_files(after, [s.snapshot_id for s in after.snapshots], kept_unread)
     kept |= statistics_files(after, None)
-    return gone - kept
+    doomed = gone - kept
+    outside = sorted(p for p in doomed | gone_unread | kept_unread if not files.contains(p))
+    skipped = [SkippedFile(p, OUTSIDE_LOCATION) for p in outside]
+    inside = sorted(p for p in doomed if files.contains(p))
+    if kept_unread:
+        skipped += [SkippedFile(p, REFERENCES_UNKNOWN) for p in inside]
+        inside = []
+    return Unreachable(inside, skipped)
 
 
 def expire_snapshots(
     catalog: ServiceCatalog,
     identifier: tuple[str, ...],
-    store: ObjectStore,
     policy: MaintenancePolicy,
     now: datetime,
     *,
@@ -85,46 +115,50 @@ def expire_snapshots(
 ) -> JobOutcome:
     for attempt in range(COMMIT_ATTEMPTS):
         table = catalog.load_table(identifier)
+        files = table_storage(table)
         before = table.metadata
         plan = plan_expiration(before, policy, now)
         progress("expire", 0, 1)
         if not plan.expire:
             progress("expire", 1, 1)
             return JobOutcome(details={"expired_snapshot_ids": [], "deleted": []})
-        reach = Reachability(table.io)
+        reach = Reachability(table.io, files.contains)
         if dry_run:
             after = before.model_copy(
                 update={"snapshots": [s for s in before.snapshots if s.snapshot_id in plan.keep]}
             )
-            doomed = _unreachable_after(reach, before, after, plan.expire)
+            doomed = _unreachable_after(reach, files, before, after, plan.expire)
             return JobOutcome(
                 snapshots_expired=len(plan.expire),
                 details={
                     "dry_run": True,
                     "expired_snapshot_ids": plan.expire,
-                    "would_delete": sorted(doomed),
+                    "would_delete": doomed.deletable,
                     "deleted": [],
                 },
+                skipped_files=doomed.skipped,
             )
         try:
             after = _commit_removal(catalog, table, plan.expire)
         except CommitFailedException as error:
             log.info("event=expire_retry attempt=%d reason=%s", attempt + 1, error)
             continue
-        doomed = _unreachable_after(reach, before, after, plan.expire)
-        for location in sorted(doomed):
-            store.delete(location)
+        doomed = _unreachable_after(reach, files, before, after, plan.expire)
+        for location in doomed.deletable:
+            files.store.delete(location)
         progress("expire", 1, 1)
         log.info(
-            "event=snapshots_expired table=%s snapshots=%d files=%d",
+            "event=snapshots_expired table=%s snapshots=%d files=%d skipped=%d",
             ".".join(identifier),
             len(plan.expire),
-            len(doomed),
+            len(doomed.deletable),
+            len(doomed.skipped),
         )
         return JobOutcome(
             snapshots_expired=len(plan.expire),
-            files_deleted=len(doomed),
-            details={"expired_snapshot_ids": plan.expire, "deleted": sorted(doomed)},
+            files_deleted=len(doomed.deletable),
+            details={"expired_snapshot_ids": plan.expire, "deleted": doomed.deletable},
+            skipped_files=doomed.skipped,
         )
     raise CommitFailedException(
         f"Snapshot expiration lost the race {COMMIT_ATTEMPTS} times; try again later"

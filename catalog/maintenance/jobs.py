@@ -46,9 +46,30 @@ class TableRef:
     name: str
 
 
+# Why a file was left alone (`SkippedFile.reason`).
+OUTSIDE_LOCATION = "outside the table location: neither read nor deleted"
+DELETES_OUTSIDE = "not rewritten: a delete file that applies to it is outside the table location"
+REFERENCES_UNKNOWN = (
+    "not deleted: the table refers to files outside its location that were not read, "
+    "so whether it still needs this file is not known"
+)
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file a job did not touch although its plan named it, and why (see the reasons above)."""
+
+    path: str
+    reason: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"path": self.path, "reason": self.reason}
+
+
 @dataclass
 class JobOutcome:
-    """Figures of one run; `details` carries job-specific extras (e.g. the paths deleted)."""
+    """Figures of one run; `details` carries job-specific extras (e.g. the paths deleted);
+    `skipped_files` the files left alone because they lie outside the table's location."""
 
     files_before: int = 0
     files_after: int = 0
@@ -57,6 +78,7 @@ class JobOutcome:
     snapshots_expired: int = 0
     committed_snapshot_id: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    skipped_files: list[SkippedFile] = field(default_factory=list)
 
 
 class Progress:

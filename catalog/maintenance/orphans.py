@@ -4,6 +4,11 @@ Referenced: every metadata file in the metadata log and the current one, and eve
 snapshot needs (see `reachability`). A writer's files are unreferenced until its commit lands
 (and a staged or failed commit's files may never be), so only objects last modified before
 `now - orphan_grace` are deleted: the grace period is what keeps in-flight writes safe.
+
+Listing and deleting go through the table's confined store (its location only, credentials
+vended for it). When the metadata refers to a manifest list or manifest outside the location,
+that file is not read, so what the table references is not fully known: nothing is deleted,
+and the run record lists the candidates and the unread files as skipped.
 """
 
 from __future__ import annotations
@@ -11,10 +16,17 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from catalog.maintenance.jobs import JobOutcome, MaintenancePolicy, Progress
+from catalog.maintenance.jobs import (
+    OUTSIDE_LOCATION,
+    REFERENCES_UNKNOWN,
+    JobOutcome,
+    MaintenancePolicy,
+    Progress,
+    SkippedFile,
+)
 from catalog.maintenance.reachability import Reachability, normalize
 from catalog.maintenance.service_catalog import ServiceCatalog
-from storage.io import ObjectStore
+from catalog.maintenance.table_io import table_storage
 
 log = logging.getLogger("icefloe.maintenance.orphans")
 
@@ -22,7 +34,6 @@ log = logging.getLogger("icefloe.maintenance.orphans")
 def remove_orphans(
     catalog: ServiceCatalog,
     identifier: tuple[str, ...],
-    store: ObjectStore,
     policy: MaintenancePolicy,
     now: datetime,
     *,
@@ -30,32 +41,48 @@ def remove_orphans(
     progress: Progress,
 ) -> JobOutcome:
     table = catalog.load_table(identifier)
+    files = table_storage(table)
     # List first, then read the metadata again: a file committed in between is referenced by
     # the metadata read second, and one written after the listing is not listed at all.
-    prefix = table.metadata.location.rstrip("/") + "/"
-    listed = list(store.list(prefix))
+    listed = list(files.store.list(files.location))
     table = catalog.load_table(identifier)
-    referenced = Reachability(table.io).table_files(table.metadata, table.metadata_location)
+    unread: set[str] = set()
+    referenced = Reachability(table.io, files.contains).table_files(
+        table.metadata, table.metadata_location, unread
+    )
     cutoff_ms = int((now - policy.orphan_grace).timestamp() * 1000)
     orphans = sorted(
         info.location
         for info in listed
         if normalize(info.location) not in referenced and info.modified_ms < cutoff_ms
     )
+    skipped = [SkippedFile(p, OUTSIDE_LOCATION) for p in sorted(unread)]
+    if unread:
+        skipped += [SkippedFile(p, REFERENCES_UNKNOWN) for p in orphans]
+        orphans = []
     progress("orphans", 0, len(orphans))
     if dry_run:
         return JobOutcome(
-            details={"dry_run": True, "would_delete": orphans, "deleted": [], "listed": len(listed)}
+            details={
+                "dry_run": True,
+                "would_delete": orphans,
+                "deleted": [],
+                "listed": len(listed),
+            },
+            skipped_files=skipped,
         )
     for done, location in enumerate(orphans, start=1):
-        store.delete(location)
+        files.store.delete(location)
         progress("orphans", done, len(orphans))
     log.info(
-        "event=orphans_removed table=%s listed=%d deleted=%d",
+        "event=orphans_removed table=%s listed=%d deleted=%d skipped=%d",
         ".".join(identifier),
         len(listed),
         len(orphans),
+        len(skipped),
     )
     return JobOutcome(
-        files_deleted=len(orphans), details={"deleted": orphans, "listed": len(listed)}
+        files_deleted=len(orphans),
+        details={"deleted": orphans, "listed": len(listed)},
+        skipped_files=skipped,
     )

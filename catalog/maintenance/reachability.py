@@ -5,11 +5,16 @@ A snapshot needs its manifest list, the manifests it lists, the live (added or e
 and delete files those manifests name, and the statistics files written for it. A file an entry
 marks as deleted was live in an ancestor, so it counts for that ancestor, not for this snapshot.
 Locations are compared normalized (`s3a://` is `s3://`, `file:/x` is `file:///x`).
+
+Only files inside the table's location are read: a manifest list or manifest outside it counts
+as needed but is not opened, and lands in the caller's `unread` set. A caller that deletes on
+the strength of "nothing needs this file" must delete nothing when the needed side has unread
+files (their contents, and so what they need, are unknown).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
 from pyiceberg.io import FileIO
@@ -31,10 +36,12 @@ def normalize(location: str) -> str:
 
 
 class Reachability:
-    """Reads each manifest once, however many snapshots share it."""
+    """Reads each manifest once, however many snapshots share it; reads only what
+    `readable` allows (the table's location)."""
 
-    def __init__(self, io: FileIO) -> None:
+    def __init__(self, io: FileIO, readable: Callable[[str], bool]) -> None:
         self._io = io
+        self._readable = readable
         self._manifest_files: dict[str, frozenset[str]] = {}
 
     def manifest_files(self, manifest: ManifestFile) -> frozenset[str]:
@@ -50,26 +57,38 @@ class Reachability:
             self._manifest_files[key] = found
         return found
 
-    def snapshot_files(self, metadata: TableMetadata, snapshot: Snapshot) -> set[str]:
+    def snapshot_files(
+        self, metadata: TableMetadata, snapshot: Snapshot, unread: set[str]
+    ) -> set[str]:
         files = {normalize(snapshot.manifest_list)}
+        files |= statistics_files(metadata, [snapshot.snapshot_id])
+        if not self._readable(snapshot.manifest_list):
+            unread.add(normalize(snapshot.manifest_list))
+            return files
         for manifest in snapshot.manifests(self._io):
             files.add(normalize(manifest.manifest_path))
+            if not self._readable(manifest.manifest_path):
+                unread.add(normalize(manifest.manifest_path))
+                continue
             files |= self.manifest_files(manifest)
-        files |= statistics_files(metadata, [snapshot.snapshot_id])
         return files
 
-    def snapshots_files(self, metadata: TableMetadata, snapshot_ids: Iterable[int]) -> set[str]:
+    def snapshots_files(
+        self, metadata: TableMetadata, snapshot_ids: Iterable[int], unread: set[str]
+    ) -> set[str]:
         files: set[str] = set()
         for snapshot_id in snapshot_ids:
             snapshot = metadata.snapshot_by_id(snapshot_id)
             if snapshot is not None:
-                files |= self.snapshot_files(metadata, snapshot)
+                files |= self.snapshot_files(metadata, snapshot, unread)
         return files
 
-    def table_files(self, metadata: TableMetadata, metadata_location: str | None) -> set[str]:
+    def table_files(
+        self, metadata: TableMetadata, metadata_location: str | None, unread: set[str]
+    ) -> set[str]:
         """Everything the table refers to: every snapshot's files and every metadata file in
         its log, the current one included."""
-        files = self.snapshots_files(metadata, [s.snapshot_id for s in metadata.snapshots])
+        files = self.snapshots_files(metadata, [s.snapshot_id for s in metadata.snapshots], unread)
         files |= statistics_files(metadata, None)
         files |= {normalize(entry.metadata_file) for entry in metadata.metadata_log}
         if metadata_location:

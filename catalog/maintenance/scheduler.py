@@ -137,10 +137,16 @@ class Scheduler:
         table = ServiceCatalog(self.service.context, target.ref.warehouse).load_table(
             (*target.ref.namespace, target.ref.name)
         )
+        # Compaction pulls in pyiceberg's pyarrow I/O: loaded when first needed, not at start.
+        from catalog.maintenance.compaction import readable_tasks, unreadable_metadata
+
         threshold = policy.job.small_file_threshold_bytes
-        small = sum(
-            1 for task in table.scan().plan_files() if task.file.file_size_in_bytes < threshold
-        )
+        # Only what compaction may read counts: files outside the table's location never do,
+        # and metadata outside it (not read at all) makes the table not due.
+        small = 0
+        if not unreadable_metadata(table):
+            readable, _ = readable_tasks(table, table.scan().plan_files())
+            small = sum(1 for task in readable if task.file.file_size_in_bytes < threshold)
         if small >= policy.min_small_files:
             self._compaction_checked.pop(key, None)
             return True

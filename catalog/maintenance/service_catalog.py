@@ -1,6 +1,7 @@
 """A PyIceberg catalog that calls the service layer in-process.
 
-Maintenance uses pyiceberg's own table operations (scans, snapshot producers, expiration), and
+Maintenance uses pyiceberg's own table operations (scans, snapshot producers, expiration) on
+tables loaded with a `ConfinedFileIO` (their files only, with credentials vended for them), and
 its commits go through `Committer.commit`: the same requirement checks and compare-and-swap as
 any client's commit over HTTP. A lost race surfaces as pyiceberg's `CommitFailedException`.
 """
@@ -16,54 +17,21 @@ from pyiceberg.exceptions import (
     CommitStateUnknownException,
     NoSuchTableError,
 )
-from pyiceberg.io import FileIO, load_file_io
 from pyiceberg.table import CommitTableResponse, Table
 from pyiceberg.table.update import TableRequirement, TableUpdate
 from pyiceberg.typedef import EMPTY_DICT, Identifier, Properties
 
 from catalog.exceptions import CommitFailed, CommitStateUnknown, NoSuchTable
+from catalog.maintenance.table_io import ConfinedFileIO, TableStorage
 from catalog.protocol import CommitTableRequest
 from catalog.service.commits import Committer, TableChange
 from catalog.service.context import ServiceContext
 from catalog.service.table_metadata import parse_table_metadata
-from catalog.service.tables import TableService, require_object
+from catalog.service.tables import require_object
 from catalog.store.records import WarehouseRecord
 
 if TYPE_CHECKING:
     from pyiceberg.schema import Schema
-
-
-def file_io_for(context: ServiceContext, warehouse: WarehouseRecord, location: str) -> FileIO:
-    """A FileIO that reaches one table's files as the catalog does.
-
-    The resolved storage profile's own keys when it has them (the embedded store's root keys,
-    static S3 keys): they do not expire during a long job. Otherwise (R2 or STS vending)
-    write credentials scoped to the table, exactly as a client would get them.
-    """
-    properties: dict[str, str] = {}
-    if location.startswith(("s3://", "s3a://", "s3n://")):
-        profile = context.storage.profile(warehouse)
-        credential = None
-        if not profile.get("access-key-id"):
-            credential = TableService(context).vend(warehouse, location, "write")
-        if credential is not None:
-            properties.update({k: str(v) for k, v in credential.config.items() if v is not None})
-        else:
-            keys = {
-                "endpoint": "s3.endpoint",
-                "access-key-id": "s3.access-key-id",
-                "secret-access-key": "s3.secret-access-key",
-                "session-token": "s3.session-token",
-                "region": "s3.region",
-            }
-            for key, name in keys.items():
-                if profile.get(key):
-                    properties[name] = str(profile[key])
-            path_style = profile.get("path-style-access", True)
-            properties["s3.path-style-access"] = "true" if path_style else "false"
-        # The engine reads and writes with pyarrow, whatever a vendor suggests to clients.
-        properties["py-io-impl"] = "pyiceberg.io.pyarrow.PyArrowFileIO"
-    return load_file_io(properties, location)
 
 
 class ServiceCatalog(Catalog):
@@ -96,7 +64,7 @@ class ServiceCatalog(Catalog):
             identifier=(*namespace, name),
             metadata=metadata,
             metadata_location=record.metadata_location,
-            io=file_io_for(self._context, warehouse, metadata.location),
+            io=ConfinedFileIO(TableStorage(self._context, warehouse, metadata.location)),
             catalog=self,
         )
 

@@ -24,7 +24,6 @@ from catalog.exceptions import (
     NoSuchTable,
     NoSuchView,
     NotFound,
-    StorageUnavailable,
     ValidationFailed,
 )
 from catalog.protocol import (
@@ -55,6 +54,7 @@ from catalog.service.rendering import (
 )
 from catalog.service.signing import check_scope, s3_location, sign
 from catalog.service.table_metadata import metadata_to_json, parse_table_metadata
+from catalog.service.table_storage import OutsideLocation, TableStorage, vend
 from catalog.store.records import (
     IdempotencyTicket,
     ObjectKind,
@@ -62,8 +62,7 @@ from catalog.store.records import (
     PointerSwap,
     WarehouseRecord,
 )
-from catalog.vending.base import Access, StorageCredential, VendingUnavailable
-from catalog.vending.registry import VendorRegistry
+from catalog.vending.base import Access, StorageCredential
 from storage.io import ObjectMissing
 from storage.locations import is_within
 
@@ -157,15 +156,7 @@ class TableService:
     def vend(
         self, warehouse: WarehouseRecord, table_location: str, access: Access
     ) -> StorageCredential | None:
-        profile = self._context.storage.profile(warehouse)
-        vendor = self._context.vendors.vendor(warehouse, profile)
-        if vendor is None:
-            return None
-        prefix = table_location.rstrip("/") + "/"
-        try:
-            return vendor.vend(prefix, access, VendorRegistry.ttl(warehouse))
-        except VendingUnavailable as error:
-            raise StorageUnavailable(f"Credential vending failed: {error}") from error
+        return vend(self._context, warehouse, table_location, access)
 
     def _signing_config(self, warehouse: WarehouseRecord, delegation: Delegation) -> dict[str, str]:
         profile = self._context.storage.profile(warehouse)
@@ -438,13 +429,19 @@ class TableService:
         return b""
 
     def _purge(self, warehouse: Any, record: ObjectRecord) -> None:
-        """Delete the table's files; only under its own location, never the warehouse's."""
+        """Delete the table's files; only under its own location, never the warehouse's, and
+        through `TableStorage` (credentials vended for that location where the warehouse has a
+        vendor): files the metadata names elsewhere (imported files) are never touched."""
         location = record.location
-        store = self._context.storage.for_warehouse(warehouse)
         if location.rstrip("/") == warehouse.location.rstrip("/"):
             log.warning("event=purge_refused reason=table_at_warehouse_root table=%s", record.name)
             return
-        deleted = store.delete_prefix(location.rstrip("/") + "/")
+        files = TableStorage(self._context, warehouse, location)
+        try:
+            deleted = files.store.delete_prefix(files.location)
+        except OutsideLocation:
+            log.warning("event=purge_refused reason=location_not_canonical table=%s", record.name)
+            return
         log.info("event=table_purged table=%s files=%d", record.name, deleted)
 
     def rename(
