@@ -50,6 +50,7 @@ from catalog.maintenance.table_io import OutsideLocation, table_storage
 from catalog.service.context import ServiceContext
 from catalog.settings import Settings
 from catalog.store.models import CatalogObject
+from storage.confined import within
 from tests.maintenance.control_support import admin, table_path
 from tests.support.server import CatalogServer
 from tests.support.vended import denied, s3_client
@@ -518,3 +519,44 @@ def test_purge_deletes_only_under_the_tables_own_location(folder_server: Catalog
     set_row_location(folder_server, climber, climbing)
     lake(folder_server).purge_table(climber.name())
     assert_victim_intact(folder_server, victim, victim_files)
+
+
+def test_purge_on_the_embedded_store_deletes_the_table_with_its_own_vended_credentials(
+    embedded_server: CatalogServer,
+) -> None:
+    victim, attacker = victim_and_attacker(embedded_server)
+    victim_files, attacker_files = files_of(victim), files_of(attacker)
+    lake(embedded_server).purge_table(attacker.name())
+    assert [p for p in attacker_files if attacker.io.new_input(p).exists()] == []
+    assert_victim_intact(embedded_server, victim, victim_files)
+
+
+ROOT = "s3://bucket/ns/t"
+
+
+@pytest.mark.parametrize(
+    ("location", "inside"),
+    [
+        ("s3://bucket/ns/t/data/a.parquet", True),
+        ("s3a://bucket/ns/t/metadata/m.avro", True),
+        ("s3://bucket/ns/t", False),  # the location itself is no file of it
+        ("s3://bucket/ns/t2/data/a.parquet", False),
+        ("s3://other/ns/t/data/a.parquet", False),
+        ("s3://bucket/ns/t/../victim/data/a.parquet", False),
+        ("s3://bucket/ns/t/%2E%2E/victim/a.parquet", False),
+        ("s3://bucket/ns/t/data/a.parquet?x=1", False),
+        ("/ns/t/data/a.parquet", False),
+        ("file://bucket/ns/t/data/a.parquet", False),
+    ],
+)
+def test_a_path_is_inside_a_location_only_in_every_readers_spelling(
+    location: str, inside: bool
+) -> None:
+    assert within(location, ROOT) is inside
+
+
+def test_a_file_uri_with_a_host_is_outside_a_folder_location() -> None:
+    """pyarrow reads `file://host/x` as the relative path `host/x`."""
+    assert within("file:///wh/ns/t/data/a.parquet", "file:///wh/ns/t")
+    assert within("file:/wh/ns/t/data/a.parquet", "file:///wh/ns/t")
+    assert not within("file://wh/ns/t/data/a.parquet", "file:///wh/ns/t")
