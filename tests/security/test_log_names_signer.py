@@ -10,19 +10,24 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
 
 from catalog.exceptions import BadRequest, Forbidden
+from catalog.logging import JsonFormatter
 from catalog.service.signing import check_scope, parse_request, payload_hash, sign
+from storage.logsafe import EscapingFormatter
 from storage.s3 import errors as s3_errors
 from storage.s3.auth import Principal
 from storage.s3.authz import authorize
@@ -155,6 +160,29 @@ def test_control_characters_in_headers_are_escaped_in_the_log(server: CatalogSer
     assert f"{marker}3%0a%0d%1b{FORGED}" in logged
 
 
+def test_escaping_covers_every_breaker_and_json_logs_escape_them_too() -> None:
+    """The formatters themselves: the console one escapes each breaker, a traceback included
+    (one event, one line), and the JSON one leaves no raw breaker either."""
+    text = "a\nb\rc\x1bd\x7fe\x85f\u2028g\u2029h\u202ei\u200bj\ufeffk caf\u00e9 \u6f22"
+    record = logging.LogRecord("icefloe.t", logging.INFO, __file__, 1, "x=%s", (text,), None)
+    try:
+        raise ValueError(f"bad {text}")
+    except ValueError:
+        failed = logging.LogRecord(
+            "icefloe.t", logging.ERROR, __file__, 1, "x=%s", (text,), sys.exc_info()
+        )
+    console = EscapingFormatter("%(levelname)s %(message)s")
+    line = console.format(record)
+    assert line == (
+        "INFO x=a\\nb\\rc\\x1bd\\x7fe\\x85f\\u2028g\\u2029h\\u202ei\\u200bj\\ufeffk"
+        " caf\u00e9 \u6f22"
+    )
+    for formatted in (console.format(failed), JsonFormatter().format(failed)):
+        assert "\n" not in formatted
+        assert not RAW_BREAKERS.search(formatted), formatted
+    assert "Traceback" in console.format(failed)
+
+
 # --- Names ----------------------------------------------------------------------------------
 
 AMBIGUOUS = {
@@ -174,9 +202,14 @@ def test_names_with_invisible_or_reordering_characters_are_refused(
     tables = f"/namespaces/{namespace}/tables"
     views = f"/namespaces/{namespace}/views"
     create_table(http, namespace, "t")
+    assert http.post(views, json=view_body(namespace, "v")).status_code == 200
     location = http.get(f"{tables}/t").json()["metadata-location"]
     rename = {
         "source": {"namespace": [namespace], "name": "t"},
+        "destination": {"namespace": [namespace], "name": name},
+    }
+    rename_view = {
+        "source": {"namespace": [namespace], "name": "v"},
         "destination": {"namespace": [namespace], "name": name},
     }
     for refused in [
@@ -185,6 +218,7 @@ def test_names_with_invisible_or_reordering_characters_are_refused(
         http.post(tables, json={"name": name, "schema": SCHEMA}, headers=headers),
         http.post(views, json=view_body(namespace, name), headers=headers),
         http.post("/tables/rename", json=rename, headers=headers),
+        http.post("/views/rename", json=rename_view, headers=headers),
         http.post(
             f"/namespaces/{namespace}/register",
             json={"name": name, "metadata-location": location},
@@ -194,7 +228,7 @@ def test_names_with_invisible_or_reordering_characters_are_refused(
         assert_error(refused, 400, "BadRequestException")
         assert code in refused.json()["error"]["message"], refused.text
     assert http.get(tables).json()["identifiers"] == [{"namespace": [namespace], "name": "t"}]
-    assert http.get(views).json()["identifiers"] == []
+    assert http.get(views).json()["identifiers"] == [{"namespace": [namespace], "name": "v"}]
     assert [namespace, name] not in http.get("/namespaces").json()["namespaces"]
 
 
@@ -317,7 +351,17 @@ CASES = [
 ]
 
 
-def fill(text: str, server: CatalogServer, folder: str, other: str) -> str:
+class Store(Protocol):
+    """Where the store listens: a running server's, or a made-up one for offline checks."""
+
+    @property
+    def s3_url(self) -> str: ...
+
+    @property
+    def s3_port(self) -> int: ...
+
+
+def fill(text: str, server: Store, folder: str, other: str) -> str:
     return (
         text.replace("{S3}", server.s3_url)
         .replace("{PORT}", str(server.s3_port))
@@ -336,14 +380,15 @@ class Tables:
 
 @pytest.fixture(scope="module")
 def tables(server: CatalogServer) -> Tables:
-    namespace = f"sig_{uuid.uuid4().hex[:8]}"
+    """`tbl` in the writer's namespace; `other`, the victim, in a namespace it may not touch."""
+    namespace, victim = f"sig_{uuid.uuid4().hex[:8]}", f"victim_{uuid.uuid4().hex[:8]}"
     with httpx.Client(
         base_url=f"{server.url}/v1/default", headers=server.auth_headers, timeout=30
     ) as admin:
-        assert admin.post("/namespaces", json={"namespace": [namespace]}).status_code == 200
         folders = []
-        for name in ("tbl", "other"):
-            location = create_table(admin, namespace, name)["metadata"]["location"]
+        for ns, name in ((namespace, "tbl"), (victim, "other")):
+            assert admin.post("/namespaces", json={"namespace": [ns]}).status_code == 200
+            location = create_table(admin, ns, name)["metadata"]["location"]
             assert location.startswith("s3://default/")
             folders.append(location.removeprefix("s3://default/").rstrip("/"))
     return Tables(namespace, folders[0], folders[1], writer_token(server, namespace))
@@ -446,6 +491,32 @@ def test_a_signed_delete_covers_its_body_and_no_other(
     assert_error(unsigned, 403, "ForbiddenException")
 
 
+def test_the_signer_protocol_route_reads_the_request_as_the_store_does(
+    server: CatalogServer, tables: Tables
+) -> None:
+    """/v1/aws/s3/sign finds the table by the request's object, then checks all of it."""
+
+    def legacy(case: Case) -> httpx.Response:
+        headers = {
+            k: [fill(v, server, tables.folder, tables.other)] for k, v in case.headers.items()
+        }
+        return httpx.post(
+            f"{server.url}/v1/aws/s3/sign",
+            json={
+                "region": "auto",
+                "uri": fill(case.url, server, tables.folder, tables.other),
+                "method": case.method,
+                "headers": headers,
+            },
+            headers={"Authorization": f"Bearer {tables.token}"},
+        )
+
+    for case in CASES:
+        if case.body is None:
+            answer = legacy(case)
+            assert (answer.status_code == 200) == case.inside, (case.name, answer.text)
+
+
 # --- The signer and the store, side by side, without a server ------------------------------
 
 
@@ -499,12 +570,13 @@ def signer_refuses(case: Case, folder: str, other: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
 class _Offline:
-    s3_url = "http://127.0.0.1:9000"
-    s3_port = 9000
+    s3_url: str = "http://127.0.0.1:9000"
+    s3_port: int = 9000
 
 
-_OFFLINE: CatalogServer = _Offline()  # type: ignore[assignment]
+_OFFLINE = _Offline()
 
 
 async def _no_receive() -> dict[str, object]:
