@@ -129,7 +129,9 @@ class S3Request:
         remote signer, which sees a URL and headers, not a connection). The Host header is
         the URL's authority: the signature covers it, so the store sees the same one."""
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        # A client sends no user info in the Host header: a URL with some would be read here
+        # with a host the store never sees.
+        if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
             raise errors.InvalidURI()
         raw: list[tuple[bytes, bytes]] = [(b"host", parts.netloc.encode())]
         for name, values in headers.items():
