@@ -1,4 +1,8 @@
-"""Structured logs: one event per line as key=value (console) or JSON; never secrets."""
+"""Structured logs: one event per line as key=value (console) or JSON; never secrets.
+
+No field can break a line: the console formatter escapes control, format and separator
+characters in the whole formatted line (`storage.logsafe`), and JSON escapes them itself
+(`json.dumps` writes every non-ASCII character as `\\uXXXX`)."""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import json
 import logging
 import sys
 from typing import Literal
+
+from storage.logsafe import EscapingFormatter
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,9 +33,12 @@ def configure_logging(level: str, style: Literal["json", "console"]) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%H:%M:%S")
+            EscapingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%H:%M:%S")
         )
     root = logging.getLogger("icefloe")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+    # Other libraries' records (uvicorn's among them) go through the same formatter, instead
+    # of Python's last-resort handler, which writes a message as it is.
+    logging.getLogger().handlers[:] = [handler]

@@ -25,7 +25,7 @@ router = APIRouter(tags=["S3 Signer API"], dependencies=[Depends(authorize)])
 async def sign_s3_request(
     body: RemoteSignRequest, catalog: CatalogDep, principal: Authorized
 ) -> Response:
-    warehouse, namespace, table = await run_in_threadpool(catalog.tables.locate, body.uri)
+    warehouse, namespace, table = await run_in_threadpool(catalog.tables.locate, body)
     if not principal.may(Permission.READ, warehouse, namespace):
         raise Forbidden("No access to the table this request falls in")
     may_write = principal.may(Permission.WRITE, warehouse, namespace)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from catalog.exceptions import BadRequest, NoSuchNamespace
 from catalog.service.context import ServiceContext, finalize
-from catalog.service.identifiers import check_namespace, dotted
+from catalog.service.identifiers import check_new_namespace, dotted
 from catalog.service.paging import next_token, page_request
 from catalog.service.ports import CatalogTransaction
 from catalog.service.rendering import dumps
@@ -61,7 +61,7 @@ class NamespaceService:
         properties: dict[str, str],
         ticket: IdempotencyTicket | None,
     ) -> bytes:
-        levels = check_namespace(levels)
+        levels = check_new_namespace(levels)
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
             parent_id = None

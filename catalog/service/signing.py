@@ -1,82 +1,109 @@
 """Remote signing: the catalog signs a client's S3 request when, and only when, it stays in the
 table's location and the caller may do that there.
 
-Requests are signed with credentials vended for the table's prefix (with the caller's access),
-so the store enforces the same scope a second time. Only the headers the client must add are
-returned (PyIceberg adds them to its request; re-sending its own would double them).
+What a request touches is read by the store's own parser (`storage.s3.scope.request_scope`) and
+judged by the store's own rule (`storage.s3.authz.permits`) against a grant for the table's
+location: the signer signs exactly what a credential confined to the table could do, whatever
+credential it signs with. Only the headers the client must add are returned (PyIceberg adds them
+to its request; re-sending its own would double them).
 """
 
 from __future__ import annotations
 
 import hashlib
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
 from catalog.exceptions import BadRequest, Forbidden
-from storage.locations import is_within
 from storage.s3 import sigv4
+from storage.s3.authz import Access, Touch, permits
+from storage.s3.config import DEFAULT_VIRTUAL_HOST_DOMAINS
+from storage.s3.credentials import Grant
+from storage.s3.errors import S3Error
+from storage.s3.request import S3Request
+from storage.s3.scope import RequestScope, request_scope
 
 READ_METHODS = {"GET", "HEAD"}
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+_OBJECT_ACCESS = (Access.READ, Access.WRITE, Access.LIST)
 
 
-def s3_location(uri: str, endpoint: str | None) -> tuple[str, str, str]:
-    """(bucket, key, raw query) of a request URL, path-style on our endpoint, else virtual-host."""
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadRequest(f"Not an S3 request URL: {uri!r}")
-    path = unquote(parts.path)
-    own = urlsplit(endpoint).netloc if endpoint else None
-    if own and parts.netloc == own:
-        bucket, _, key = path.lstrip("/").partition("/")
-    else:
-        bucket, key = parts.netloc.split(".", 1)[0], path.lstrip("/")
-    if not bucket or ".." in key.split("/"):
-        raise BadRequest(f"Not an S3 object URL: {uri!r}")
-    return bucket, key, parts.query
+def virtual_host_domains(profile: Mapping[str, Any]) -> tuple[str, ...]:
+    """The hosts under which `<bucket>.<host>` names a bucket, as the warehouse's store reads
+    them: the embedded store's own setting, else the endpoint's host (R2, MinIO), else AWS's."""
+    if profile.get("type") == "embedded":
+        return DEFAULT_VIRTUAL_HOST_DOMAINS
+    endpoint = profile.get("endpoint")
+    if endpoint:
+        host = urlsplit(str(endpoint)).hostname
+        return (host,) if host else ()
+    region = str(profile.get("region") or "us-east-1")
+    return (f"s3.{region}.amazonaws.com", "s3.amazonaws.com")
 
 
-def check_scope(
+def parse_request(
     method: str,
-    bucket: str,
-    key: str,
-    query: str,
+    uri: str,
+    headers: Mapping[str, Sequence[str]],
     body: str | None,
-    table_location: str,
-    may_write: bool,
-) -> None:
-    method = method.upper()
-    if method not in READ_METHODS and not may_write:
-        raise Forbidden(f"{method} needs write access to this table")
-    root = table_location.rstrip("/") + "/"
-    params = dict(parse_qsl(query, keep_blank_values=True))
-    if key:
-        if not is_within(
-            f"s3://{bucket}/{key}", root.rstrip("/")
-        ) or f"s3://{bucket}/{key}" == root.rstrip("/"):
-            raise Forbidden("The request's object lies outside this table's location")
-        return
-    if method == "POST" and "delete" in params:
-        for item in _deleted_keys(body):
-            if not f"s3://{bucket}/{item}".startswith(root):
-                raise Forbidden("A key to delete lies outside this table's location")
-        return
-    prefix = params.get("prefix")
-    if method in READ_METHODS and prefix is not None and f"s3://{bucket}/{prefix}".startswith(root):
-        return
-    raise Forbidden("Only requests within this table's location are signed")
-
-
-def _deleted_keys(body: str | None) -> list[str]:
-    if not body:
-        raise Forbidden("DeleteObjects needs its body to be signed")
+    profile: Mapping[str, Any],
+) -> RequestScope:
+    """What the request would touch on the store: 400 for a request the store would refuse
+    as malformed (a repeated query parameter, a key that is not UTF-8, a body that is not XML)."""
     try:
-        root = ElementTree.fromstring(body)  # noqa: S314 - no DTDs: ElementTree ignores them
-    except ElementTree.ParseError as error:
-        raise BadRequest("DeleteObjects body is not XML") from error
-    return [element.text or "" for element in root.iter() if element.tag.endswith("Key")]
+        request = S3Request.from_url(method, uri, headers, virtual_host_domains(profile))
+        return request_scope(request, None if body is None else body.encode())
+    except S3Error as error:
+        raise BadRequest(f"Not an S3 request the store accepts: {error.message}") from error
+
+
+def table_grant(table_location: str, may_write: bool) -> Grant:
+    """The grant of a credential vended for the table: its bucket and its folder."""
+    parts = urlsplit(table_location)
+    folder = parts.path.strip("/")
+    return Grant(
+        bucket=parts.netloc,
+        prefixes=(folder + "/" if folder else "",),
+        permission="object-read-write" if may_write else "object-read-only",
+    )
+
+
+def check_scope(method: str, scope: RequestScope, table_location: str, may_write: bool) -> None:
+    """Forbidden unless every bucket, key and prefix the request touches lies in the table."""
+    if method.upper() not in READ_METHODS and not may_write:
+        raise Forbidden(f"{method.upper()} needs write access to this table")
+    grant = table_grant(table_location, may_write)
+    for touch in scope.touches:
+        if touch.access is Access.WRITE_EACH:
+            raise Forbidden("DeleteObjects needs its body to be signed")
+        if touch.access not in _OBJECT_ACCESS:
+            raise Forbidden("Only requests within this table's location are signed")
+        if not permits(grant, touch):
+            raise Forbidden(_outside(touch))
+
+
+def located_object(scope: RequestScope) -> tuple[str, str] | None:
+    """(bucket, key or prefix) of the first object the request touches: where its table is."""
+    for touch in scope.touches:
+        if touch.access in _OBJECT_ACCESS and touch.bucket is not None and touch.key:
+            return touch.bucket, touch.key
+    return None
+
+
+def signed_payload(scope: RequestScope, body: str | None) -> str | None:
+    """The payload hash a signature must cover: DeleteObjects' keys are in its body, so a
+    signature over UNSIGNED-PAYLOAD would let another body (other keys) ride on it."""
+    if scope.operation == "DeleteObjects" and body is not None:
+        return payload_hash(body.encode())
+    return None
+
+
+def _outside(touch: Touch) -> str:
+    if touch.access is Access.LIST:
+        return "The listing's prefix lies outside this table's location"
+    return "The request's object lies outside this table's location"
 
 
 def sign(
@@ -87,13 +114,19 @@ def sign(
     access_key_id: str,
     secret_access_key: str,
     session_token: str | None,
+    payload: str | None = None,
 ) -> dict[str, list[str]]:
-    """SigV4 over host, x-amz-date, x-amz-content-sha256 (and the session token)."""
+    """SigV4 over host, x-amz-date, x-amz-content-sha256 (and the session token). With
+    `payload`, the signature covers that body hash and no other."""
     parts = urlsplit(uri)
     lowered = {name.lower(): list(values) for name, values in headers.items()}
     now = datetime.now(UTC)
     amz_date = now.strftime("%Y%m%dT%H%M%SZ")
-    payload = (lowered.get("x-amz-content-sha256") or [UNSIGNED_PAYLOAD])[0]
+    given = next(iter(lowered.get("x-amz-content-sha256") or []), None)
+    if payload is None:
+        payload = given or UNSIGNED_PAYLOAD
+    elif given not in (None, payload):
+        raise Forbidden("The request's x-amz-content-sha256 must be the hash of the body checked")
     signed = {"host": parts.netloc, "x-amz-content-sha256": payload, "x-amz-date": amz_date}
     if session_token:
         signed["x-amz-security-token"] = session_token

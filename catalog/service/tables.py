@@ -35,7 +35,7 @@ from catalog.protocol import (
 )
 from catalog.service.commits import Committer, TableChange, write_metadata_file
 from catalog.service.context import ServiceContext, finalize
-from catalog.service.identifiers import NAMESPACE_SEPARATOR, check_object_name, dotted
+from catalog.service.identifiers import NAMESPACE_SEPARATOR, check_new_name, dotted
 from catalog.service.locations import (
     check_no_overlap,
     check_table_paths,
@@ -52,7 +52,13 @@ from catalog.service.rendering import (
     load_result,
     only_referenced_snapshots,
 )
-from catalog.service.signing import check_scope, s3_location, sign
+from catalog.service.signing import (
+    check_scope,
+    located_object,
+    parse_request,
+    sign,
+    signed_payload,
+)
 from catalog.service.table_metadata import metadata_to_json, parse_table_metadata
 from catalog.service.table_storage import OutsideLocation, TableStorage, vend
 from catalog.store.records import (
@@ -196,8 +202,8 @@ class TableService:
         profile = self._context.storage.profile(found)
         if self._context.vendors.vendor(found, profile) is None:
             raise BadRequest("Remote signing needs a warehouse on S3-compatible storage")
-        bucket, key, query = s3_location(request.uri, profile.get("endpoint"))
-        check_scope(request.method, bucket, key, query, request.body, location, may_write)
+        scope = parse_request(request.method, request.uri, request.headers, request.body, profile)
+        check_scope(request.method, scope, location, may_write)
         credential = self.vend(found, location, "write" if may_write else "read")
         if credential is None:
             raise BadRequest("Remote signing needs a warehouse on S3-compatible storage")
@@ -210,21 +216,29 @@ class TableService:
             config["s3.access-key-id"],
             config["s3.secret-access-key"],
             config.get("s3.session-token"),
+            signed_payload(scope, request.body),
         )
         return dumps({"uri": request.uri, "headers": headers})
 
-    def locate(self, uri: str) -> tuple[str, tuple[str, ...], str]:
-        """The table an S3 request URL falls in: (warehouse, namespace, name). For the signer
-        protocol's /v1/aws/s3/sign, whose requests name no table."""
+    def locate(self, request: RemoteSignRequest) -> tuple[str, tuple[str, ...], str]:
+        """The table an S3 request falls in: (warehouse, namespace, name). For the signer
+        protocol's /v1/aws/s3/sign, whose requests name no table; `sign_request` then checks
+        the whole request against that table."""
         with self._context.store.read() as tx:
             for warehouse in tx.list_warehouses():
                 if not warehouse.location.startswith("s3"):
                     continue
-                endpoint = self._context.storage.profile(warehouse).get("endpoint")
+                profile = self._context.storage.profile(warehouse)
                 try:
-                    bucket, key, _ = s3_location(uri, endpoint)
+                    scope = parse_request(
+                        request.method, request.uri, request.headers, request.body, profile
+                    )
                 except BadRequest:
                     continue
+                found = located_object(scope)
+                if found is None:
+                    continue
+                bucket, key = found
                 location = f"s3://{bucket}/{key}".rstrip("/")
                 if not is_within(location, warehouse.location):
                     continue
@@ -333,7 +347,7 @@ class TableService:
         ticket: IdempotencyTicket | None,
         delegation: Delegation = NO_DELEGATION,
     ) -> bytes:
-        name = check_object_name(request.name)
+        name = check_new_name(request.name)
         table_uuid = uuid.uuid4()
         with self._context.store.read() as tx:
             found = self._context.warehouse(tx, warehouse)
@@ -452,7 +466,7 @@ class TableService:
         ticket: IdempotencyTicket | None,
         kind: ObjectKind = "table",
     ) -> bytes:
-        check_object_name(destination[1], f"{kind} name")
+        check_new_name(destination[1], f"{kind} name")
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
             record = require_object(tx, found.id, source[0], source[1], kind)
@@ -475,7 +489,7 @@ class TableService:
         ticket: IdempotencyTicket | None,
         delegation: Delegation = NO_DELEGATION,
     ) -> bytes:
-        name = check_object_name(request.name)
+        name = check_new_name(request.name)
         with self._context.store.read() as tx:
             found = self._context.warehouse(tx, warehouse)
             require_namespace(tx, found.id, namespace)

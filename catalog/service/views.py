@@ -18,7 +18,7 @@ from catalog.exceptions import (
 from catalog.protocol import CommitViewRequest, CreateViewRequest, RegisterViewRequest
 from catalog.service.commits import write_metadata_file
 from catalog.service.context import ServiceContext, finalize
-from catalog.service.identifiers import check_object_name, dotted
+from catalog.service.identifiers import check_new_name, dotted
 from catalog.service.locations import (
     check_no_overlap,
     default_object_location,
@@ -67,7 +67,7 @@ class ViewService:
         request: CreateViewRequest,
         ticket: IdempotencyTicket | None,
     ) -> bytes:
-        name = check_object_name(request.name, "view name")
+        name = check_new_name(request.name, "view name")
         view_uuid = uuid.uuid4()
         with self._context.store.read() as tx:
             found = self._context.warehouse(tx, warehouse)
@@ -163,7 +163,7 @@ class ViewService:
         request: RegisterViewRequest,
         ticket: IdempotencyTicket | None,
     ) -> bytes:
-        name = check_object_name(request.name, "view name")
+        name = check_new_name(request.name, "view name")
         with self._context.store.read() as tx:
             found = self._context.warehouse(tx, warehouse)
             require_namespace(tx, found.id, namespace)

@@ -9,8 +9,13 @@ from pathlib import Path
 
 import uvicorn
 
+from storage.logsafe import EscapingFormatter
 from storage.s3.app import create_s3_app
-from storage.s3.config import DEFAULT_MAX_OBJECT_SIZE, S3ServerConfig
+from storage.s3.config import (
+    DEFAULT_MAX_OBJECT_SIZE,
+    DEFAULT_VIRTUAL_HOST_DOMAINS,
+    S3ServerConfig,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,16 +40,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(message)s"
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(message)s"))
+    logging.basicConfig(level=args.log_level.upper(), handlers=[handler])
     config = S3ServerConfig(
         data_dir=args.data_dir,
         root_access_key_id=args.access_key_id,
         root_secret_access_key=args.secret_access_key,
         region=args.region,
         max_object_size=args.max_object_size,
-        virtual_host_domains=tuple(args.virtual_host_domain or ("localhost",)),
+        virtual_host_domains=tuple(args.virtual_host_domain or DEFAULT_VIRTUAL_HOST_DOMAINS),
         fsync=not args.no_fsync,
     )
     app = create_s3_app(config)

@@ -20,7 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from storage.s3 import errors
 from storage.s3.auth import Authenticator, Principal
-from storage.s3.authz import OPERATION_ACCESS, Access, authorize
+from storage.s3.authz import authorize
 from storage.s3.body import ClientDisconnected
 from storage.s3.config import S3ServerConfig
 from storage.s3.context import Context
@@ -28,7 +28,8 @@ from storage.s3.credentials import CredentialAuthority
 from storage.s3.request import S3Request, new_request_id
 from storage.s3.response import XML_CONTENT_TYPE, Response
 from storage.s3.rootkeys import RootCredentials, load_or_create_root_credentials
-from storage.s3.routing import HANDLERS, operation_name
+from storage.s3.routing import HANDLERS
+from storage.s3.scope import request_scope
 from storage.s3.store import ObjectStore
 from storage.s3.xmlio import error_document
 
@@ -122,15 +123,9 @@ class S3Application:
             request = S3Request.from_scope(scope, receiver, self.config.virtual_host_domains)
             request.request_id = request_id
             principal, contract = self._authenticator.authenticate(request)
-            operation = operation_name(request)
-            access = OPERATION_ACCESS[operation]
-            authorize(
-                principal,
-                access,
-                request.bucket,
-                key=request.key,
-                list_prefix=request.query.get("prefix", "") if access is Access.LIST else None,
-            )
+            scope_of_request = request_scope(request)
+            operation = scope_of_request.operation
+            authorize(principal, scope_of_request.touches)
             context = Context(
                 request=request,
                 principal=principal,

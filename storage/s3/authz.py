@@ -7,10 +7,13 @@ its prefixes and its permission, and never touches bucket-level state.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import Enum
 
 from storage.s3 import errors
 from storage.s3.auth import Principal
+from storage.s3.credentials import Grant
 
 
 class Access(Enum):
@@ -51,31 +54,34 @@ OPERATION_ACCESS: dict[str, Access] = {
 }
 
 
-def authorize(
-    principal: Principal,
-    access: Access,
-    bucket: str | None,
-    *,
-    key: str | None = None,
-    list_prefix: str | None = None,
-) -> None:
-    """Raise AccessDenied unless `principal` may perform `access` on bucket/key."""
-    grant = principal.grant
+@dataclass(frozen=True)
+class Touch:
+    """One thing a request acts on (see `storage.s3.scope.request_scope`): `key` is the object
+    for READ and WRITE, the listing prefix for LIST, None for account- and bucket-level access."""
+
+    access: Access
+    bucket: str | None
+    key: str | None = None
+
+
+def permits(grant: Grant | None, touch: Touch) -> bool:
+    """Whether a credential confined to `grant` (None: root) may do `touch`."""
     if grant is None:
-        return
-    if access is Access.ROOT or bucket is None or bucket != grant.bucket:
-        raise errors.AccessDenied()
-    if access is Access.BUCKET:
-        return
-    if access is Access.LIST:
-        if not grant.covers_listing(list_prefix or ""):
-            raise errors.AccessDenied()
-        return
-    if access is Access.WRITE_EACH:
-        if not grant.can_write:
-            raise errors.AccessDenied()
-        return
-    if key is None or not grant.covers_key(key):
-        raise errors.AccessDenied()
-    if access is Access.WRITE and not grant.can_write:
+        return True
+    if touch.access is Access.ROOT or touch.bucket is None or touch.bucket != grant.bucket:
+        return False
+    if touch.access is Access.BUCKET:
+        return True
+    if touch.access is Access.LIST:
+        return grant.covers_listing(touch.key or "")
+    if touch.access is Access.WRITE_EACH:
+        return grant.can_write
+    if touch.key is None or not grant.covers_key(touch.key):
+        return False
+    return touch.access is Access.READ or grant.can_write
+
+
+def authorize(principal: Principal, touches: Iterable[Touch]) -> None:
+    """Raise AccessDenied unless `principal` may do every one of `touches`."""
+    if not all(permits(principal.grant, touch) for touch in touches):
         raise errors.AccessDenied()

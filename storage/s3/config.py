@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_MAX_OBJECT_SIZE = 5 * 1024**4
+DEFAULT_VIRTUAL_HOST_DOMAINS = ("localhost",)
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class S3ServerConfig:
     region: str = "auto"
     """Region clients sign for. `auto` (R2's), `us-east-1` and empty are always accepted."""
     max_object_size: int = DEFAULT_MAX_OBJECT_SIZE
-    virtual_host_domains: tuple[str, ...] = ("localhost",)
+    virtual_host_domains: tuple[str, ...] = DEFAULT_VIRTUAL_HOST_DOMAINS
     """Hosts `<bucket>.<domain>` are virtual-host style requests for `<bucket>`."""
     fsync: bool = True
     """fsync blobs and directories before a write is acknowledged (durable across power loss)."""

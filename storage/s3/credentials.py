@@ -44,14 +44,12 @@ class TemporaryCredentials:
 
 
 @dataclass(frozen=True)
-class SessionGrant:
-    """The scope a verified session token grants."""
+class Grant:
+    """What a credential is confined to: one bucket, key prefixes in it, a permission."""
 
-    access_key_id: str
     bucket: str
     prefixes: tuple[str, ...]
     permission: Permission
-    expiration: datetime
 
     @property
     def can_write(self) -> bool:
@@ -81,6 +79,14 @@ class SessionGrant:
             if prefix.startswith(directory):
                 return True
         return False
+
+
+@dataclass(frozen=True)
+class SessionGrant(Grant):
+    """The scope a verified session token grants."""
+
+    access_key_id: str
+    expiration: datetime
 
 
 def _under(key: str, prefix: str) -> bool:

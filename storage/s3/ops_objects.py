@@ -7,10 +7,9 @@ import contextlib
 from collections.abc import AsyncGenerator
 from dataclasses import replace
 from typing import Any
-from urllib.parse import unquote
 
 from storage.s3 import errors
-from storage.s3.authz import Access, authorize
+from storage.s3.authz import authorize
 from storage.s3.body import pump_body, read_small_body
 from storage.s3.conditions import NotModified, ObjectState, Preconditions
 from storage.s3.context import (
@@ -20,9 +19,11 @@ from storage.s3.context import (
     object_headers,
 )
 from storage.s3.index import ObjectAttrs, ObjectRow, Segment
-from storage.s3.names import check_bucket_name, check_key
+from storage.s3.names import check_key
 from storage.s3.ranges import parse_range
+from storage.s3.request import parse_copy_source
 from storage.s3.response import Response, empty, xml_response
+from storage.s3.scope import request_scope
 from storage.s3.store import Bucket, OpenObject
 from storage.s3.xmlio import document, el, iso8601, parse_delete
 
@@ -218,29 +219,11 @@ async def receive_blob(ctx: Context, bucket: Bucket) -> tuple[Segment, str, tupl
     return Segment(blob, digest.size), digest.md5_hex, digest.checksum
 
 
-def parse_copy_source(value: str) -> tuple[str, str]:
-    raw = value.strip()
-    if "?versionId=" in raw:
-        raw, version = raw.split("?versionId=", 1)
-        if version not in ("", "null"):
-            raise errors.NotImplementedError_("Object versions are not supported.")
-    decoded = unquote(raw, errors="strict").lstrip("/")
-    bucket, sep, key = decoded.partition("/")
-    if not sep or not key:
-        raise errors.InvalidArgument("Copy Source must mention the source bucket and key.")
-    check_bucket_name(bucket)
-    check_key(key)
-    return bucket, key
-
-
 async def copy_object(ctx: Context) -> Response:
     check_key(ctx.key)
     headers = ctx.request.headers
-    try:
-        source_bucket_name, source_key = parse_copy_source(headers.get("x-amz-copy-source") or "")
-    except UnicodeDecodeError:
-        raise errors.InvalidArgument("Copy Source must be valid UTF-8.") from None
-    authorize(ctx.principal, Access.READ, source_bucket_name, key=source_key)
+    # The source was authorised with the request (storage.s3.scope): a READ of it.
+    source_bucket_name, source_key = parse_copy_source(headers.get("x-amz-copy-source") or "")
     target = await ctx.bucket()
     source = await ctx.run(ctx.store.bucket, source_bucket_name)
     directive = (headers.get("x-amz-metadata-directive") or "COPY").upper()
@@ -301,8 +284,7 @@ async def delete_objects(ctx: Context) -> Response:
     bucket = await ctx.bucket()
     body = await read_small_body(ctx.request, ctx.contract, ctx.run_sync, limit=MAX_DELETE_BODY)
     keys, quiet = parse_delete(body)
-    for key in keys:
-        authorize(ctx.principal, Access.WRITE, bucket.name, key=key)
+    authorize(ctx.principal, request_scope(ctx.request, body).touches)
     results: list[str] = []
     valid: list[str] = []
     for key in keys:

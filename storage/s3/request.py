@@ -7,13 +7,15 @@ style (`bucket.<domain>/key`), so handlers only ever see a bucket and a decoded 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
-from starlette.types import Receive, Scope
+from starlette.types import Message, Receive, Scope
 
 from storage.s3 import errors
 from storage.s3.headers import Headers
+from storage.s3.names import check_bucket_name, check_key
 
 
 def new_request_id() -> str:
@@ -21,7 +23,12 @@ def new_request_id() -> str:
 
 
 def parse_query(raw: bytes) -> dict[str, str]:
-    """First value of each parameter, percent-decoded (a '+' stays a '+', as S3 reads it)."""
+    """Each parameter, percent-decoded (a '+' stays a '+', as S3 reads it).
+
+    A parameter given twice is refused: stores differ on which one counts (the first here,
+    the last in Python's `parse_qsl`), and a signer that checked one while the store used
+    the other (`?prefix=outside/&prefix=inside/`) would sign a request it never saw.
+    """
     params: dict[str, str] = {}
     for part in raw.split(b"&"):
         if not part:
@@ -32,8 +39,33 @@ def parse_query(raw: bytes) -> dict[str, str]:
             decoded = unquote_to_bytes(value).decode("utf-8")
         except UnicodeDecodeError:
             raise errors.InvalidArgument("Query parameters must be valid UTF-8.") from None
-        params.setdefault(key, decoded)
+        if key in params:
+            raise errors.InvalidArgument(f"The query parameter {key!r} is given more than once.")
+        params[key] = decoded
     return params
+
+
+def parse_copy_source(value: str) -> tuple[str, str]:
+    """(bucket, key) of an `x-amz-copy-source` header: the object a copy reads."""
+    raw = value.strip()
+    if "?versionId=" in raw:
+        raw, version = raw.split("?versionId=", 1)
+        if version not in ("", "null"):
+            raise errors.NotImplementedError_("Object versions are not supported.")
+    try:
+        decoded = unquote(raw, errors="strict").lstrip("/")
+    except UnicodeDecodeError:
+        raise errors.InvalidArgument("Copy Source must be valid UTF-8.") from None
+    bucket, sep, key = decoded.partition("/")
+    if not sep or not key:
+        raise errors.InvalidArgument("Copy Source must mention the source bucket and key.")
+    check_bucket_name(bucket)
+    check_key(key)
+    return bucket, key
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 @dataclass
@@ -84,6 +116,36 @@ class S3Request:
                 request.bucket = _decode(bucket_raw)
                 request.key = _decode_key(rest) if sep and rest else None
         return request
+
+    @classmethod
+    def from_url(
+        cls,
+        method: str,
+        url: str,
+        headers: Mapping[str, Sequence[str]],
+        virtual_host_domains: tuple[str, ...],
+    ) -> S3Request:
+        """The request a client sends to `url`, as the store will read it (for the catalog's
+        remote signer, which sees a URL and headers, not a connection). The Host header is
+        the URL's authority: the signature covers it, so the store sees the same one."""
+        parts = urlsplit(url)
+        # A client sends no user info in the Host header: a URL with some would be read here
+        # with a host the store never sees.
+        if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+            raise errors.InvalidURI()
+        raw: list[tuple[bytes, bytes]] = [(b"host", parts.netloc.encode())]
+        for name, values in headers.items():
+            if name.lower() != "host":
+                raw += [(name.lower().encode(), value.encode()) for value in values]
+        scope: Scope = {
+            "type": "http",
+            "method": method.upper(),
+            "path": unquote(parts.path),
+            "raw_path": (parts.path or "/").encode(),
+            "query_string": parts.query.encode(),
+            "headers": raw,
+        }
+        return cls.from_scope(scope, _no_body, virtual_host_domains)
 
     @property
     def content_length(self) -> int | None:

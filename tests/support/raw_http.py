@@ -28,17 +28,19 @@ def send_raw(
     target: str | bytes,
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> RawResponse:
-    """`target` goes on the request line exactly as given: no normalization, no encoding."""
+    """`target` goes on the request line exactly as given: no normalization, no encoding.
+    Header values are sent as latin-1 bytes; `port` (else the catalog's) picks the listener."""
     if isinstance(target, str):
         target = target.encode("ascii")
-    lines = [method.encode("ascii") + b" " + target + b" HTTP/1.1", b"Host: 127.0.0.1"]
-    all_headers = {"Connection": "close", **(headers or {})}
+    lines = [method.encode("ascii") + b" " + target + b" HTTP/1.1"]
+    all_headers = {"Host": "127.0.0.1", "Connection": "close", **(headers or {})}
     if body is not None:
         all_headers.setdefault("Content-Length", str(len(body)))
     lines += [f"{name}: {value}".encode("latin-1") for name, value in all_headers.items()]
     request = b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
-    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+    with socket.create_connection(("127.0.0.1", port or server.port), timeout=60) as sock:
         sock.sendall(request)
         response = http.client.HTTPResponse(sock, method=method)
         response.begin()
