@@ -7,6 +7,7 @@ overlaps a scheduled run of a server sharing the database.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from typer.core import TyperGroup
 
 from catalog.app import build_catalog
 from catalog.exceptions import CatalogError
+from catalog.logging import configure_logging
 from catalog.maintenance.control import SKIPPED_COUNT, SKIPPED_FILES, MaintenanceService
 from catalog.maintenance.jobs import JobKind, Progress, TableRef
 from catalog.settings import Settings
@@ -58,6 +60,10 @@ Warehouse = Annotated[str, typer.Option("--warehouse", "-w", help="The table's w
 def _service(data_dir: str | None, database_url: str | None) -> MaintenanceService:
     given = {"data_dir": data_dir, "database_url": database_url}
     settings = Settings.model_validate({k: v for k, v in given.items() if v is not None})
+    # Warnings and errors, as before, but through the escaping formatter: a path or name in a
+    # warning is a client's text. Progress is the CLI's own output, not INFO log lines.
+    level = max(logging.WARNING, logging.getLevelNamesMapping().get(settings.log_level.upper(), 0))
+    configure_logging(logging.getLevelName(level), settings.log_format)
     context = build_catalog(settings).context
     return MaintenanceService(
         context, lease_ttl=timedelta(seconds=settings.maintenance_lease_seconds)
