@@ -62,10 +62,19 @@ async def list_namespaces(
     responses=errors(400, 404, 409),
 )
 async def create_namespace(
-    prefix: Prefix, body: CreateNamespaceRequest, catalog: CatalogDep, ticket: Idempotency
+    prefix: Prefix,
+    body: CreateNamespaceRequest,
+    catalog: CatalogDep,
+    ticket: Idempotency,
+    principal: Authorized,
 ) -> Response:
     result = await run_in_threadpool(
-        catalog.namespaces.create, prefix, body.namespace, dict(body.properties), ticket
+        catalog.namespaces.create,
+        prefix,
+        body.namespace,
+        dict(body.properties),
+        ticket,
+        placer=principal,
     )
     return json_bytes(result)
 
@@ -112,6 +121,7 @@ async def update_properties(
     body: UpdateNamespacePropertiesRequest,
     catalog: CatalogDep,
     ticket: Idempotency,
+    principal: Authorized,
 ) -> Response:
     result = await run_in_threadpool(
         catalog.namespaces.update_properties,
@@ -120,5 +130,6 @@ async def update_properties(
         body.removals,
         dict(body.updates),
         ticket,
+        placer=principal,
     )
     return json_bytes(result)

@@ -96,7 +96,7 @@ async def create_table(
         access_delegation, principal, prefix, namespace, str(request.base_url).rstrip("/")
     )
     result = await run_in_threadpool(
-        catalog.tables.create, prefix, namespace, body, ticket, delegation
+        catalog.tables.create, prefix, namespace, body, ticket, delegation, placer=principal
     )
     return json_bytes(result)
 
@@ -121,7 +121,7 @@ async def register_table(
         access_delegation, principal, prefix, namespace, str(request.base_url).rstrip("/")
     )
     result = await run_in_threadpool(
-        catalog.tables.register, prefix, namespace, body, ticket, delegation
+        catalog.tables.register, prefix, namespace, body, ticket, delegation, placer=principal
     )
     return json_bytes(result)
 
@@ -217,8 +217,11 @@ async def update_table(
     body: CommitTableRequest,
     catalog: CatalogDep,
     ticket: Idempotency,
+    principal: Authorized,
 ) -> Response:
-    result = await run_in_threadpool(catalog.tables.commit, prefix, namespace, table, body, ticket)
+    result = await run_in_threadpool(
+        catalog.tables.commit, prefix, namespace, table, body, ticket, placer=principal
+    )
     return json_bytes(result)
 
 

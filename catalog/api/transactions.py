@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from catalog.api.deps import CatalogDep, Idempotency, Prefix
 from catalog.api.responses import errors, no_content
-from catalog.api.security import authorize
+from catalog.api.security import Authorized, authorize
 from catalog.protocol import CommitTransactionRequest
 
 router = APIRouter(prefix="/v1/{prefix}", tags=["Catalog API"], dependencies=[Depends(authorize)])
@@ -21,7 +21,13 @@ router = APIRouter(prefix="/v1/{prefix}", tags=["Catalog API"], dependencies=[De
     responses=errors(400, 404, 409, 500, 503),
 )
 async def commit_transaction(
-    prefix: Prefix, body: CommitTransactionRequest, catalog: CatalogDep, ticket: Idempotency
+    prefix: Prefix,
+    body: CommitTransactionRequest,
+    catalog: CatalogDep,
+    ticket: Idempotency,
+    principal: Authorized,
 ) -> Response:
-    await run_in_threadpool(catalog.tables.commit_transaction, prefix, body.table_changes, ticket)
+    await run_in_threadpool(
+        catalog.tables.commit_transaction, prefix, body.table_changes, ticket, placer=principal
+    )
     return no_content()

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from catalog.api.deps import CatalogDep, Idempotency, NamespacePath, Prefix, ViewPath
 from catalog.api.responses import errors, json_bytes, no_content
-from catalog.api.security import authorize
+from catalog.api.security import Authorized, authorize
 from catalog.protocol import (
     CommitViewRequest,
     CreateViewRequest,
@@ -56,9 +56,12 @@ async def create_view(
     body: CreateViewRequest,
     catalog: CatalogDep,
     ticket: Idempotency,
+    principal: Authorized,
 ) -> Response:
     return json_bytes(
-        await run_in_threadpool(catalog.views.create, prefix, namespace, body, ticket)
+        await run_in_threadpool(
+            catalog.views.create, prefix, namespace, body, ticket, placer=principal
+        )
     )
 
 
@@ -74,9 +77,12 @@ async def register_view(
     body: RegisterViewRequest,
     catalog: CatalogDep,
     ticket: Idempotency,
+    principal: Authorized,
 ) -> Response:
     return json_bytes(
-        await run_in_threadpool(catalog.views.register, prefix, namespace, body, ticket)
+        await run_in_threadpool(
+            catalog.views.register, prefix, namespace, body, ticket, placer=principal
+        )
     )
 
 
@@ -110,9 +116,12 @@ async def replace_view(
     body: CommitViewRequest,
     catalog: CatalogDep,
     ticket: Idempotency,
+    principal: Authorized,
 ) -> Response:
     return json_bytes(
-        await run_in_threadpool(catalog.views.replace, prefix, namespace, view, body, ticket)
+        await run_in_threadpool(
+            catalog.views.replace, prefix, namespace, view, body, ticket, placer=principal
+        )
     )
 
 

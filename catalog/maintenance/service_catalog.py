@@ -88,6 +88,7 @@ class ServiceCatalog(Catalog):
                 [TableChange(namespace, name, request)],
                 None,
                 respond_with_first=True,
+                placer=None,
             )
         except CommitFailed as error:
             raise CommitFailedException(error.message) from error

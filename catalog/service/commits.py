@@ -32,6 +32,7 @@ from catalog.service.locations import (
     table_metadata_file,
 )
 from catalog.service.namespaces import require_namespace
+from catalog.service.placement import Placer, check_object_placement
 from catalog.service.ports import CatalogTransaction
 from catalog.service.rendering import commit_result
 from catalog.service.table_metadata import (
@@ -93,6 +94,7 @@ class Committer:
         tx: CatalogTransaction,
         warehouse: WarehouseRecord,
         change: TableChange,
+        placer: Placer,
     ) -> PreparedCommit:
         namespace = require_namespace(tx, warehouse.id, change.namespace)
         current = tx.object(warehouse.id, change.namespace, change.name)
@@ -123,6 +125,8 @@ class Committer:
                 metadata.location,
             )
         check_table_paths(metadata.location, metadata.properties, warehouse.location)
+        if current is None or metadata.location.rstrip("/") != current.location.rstrip("/"):
+            check_object_placement(placer, warehouse, namespace, metadata.location)
         version = metadata_version(current.metadata_location) + 1 if current else 0
         location = table_metadata_file(metadata.location, dict(metadata.properties), version)
         return PreparedCommit(change, namespace, current, location, text, True, metadata.location)
@@ -144,13 +148,15 @@ class Committer:
         ticket: IdempotencyTicket | None,
         *,
         respond_with_first: bool,
+        placer: Placer,
     ) -> bytes:
-        """Commit every change or none; the response is the first table's, or empty."""
+        """Commit every change or none; the response is the first table's, or empty. A change
+        that creates or moves a table places it where `placer` may (`service.placement`)."""
         attempts = self._context.limits.commit_retries + 1
         for attempt in range(attempts):
             with self._context.store.read() as tx:
                 warehouse = self._context.warehouse(tx, warehouse_name)
-                prepared = [self._prepare(tx, warehouse, change) for change in changes]
+                prepared = [self._prepare(tx, warehouse, change, placer) for change in changes]
             store = self._context.storage.for_warehouse(warehouse)
             written: list[PreparedCommit] = []
             try:

@@ -49,21 +49,26 @@ def require_within(location: str, root: str, what: str = "location") -> str:
     return normalized
 
 
+def namespace_location(
+    warehouse_location: str, levels: Sequence[str], location_property: str | None
+) -> str:
+    """A namespace's folder: its `location` property, or `<warehouse>/<levels…>`. The property
+    is a client's wish like any location in a request: it must lie inside the warehouse."""
+    if location_property:
+        return require_within(location_property, warehouse_location, "namespace location")
+    return "/".join([warehouse_location.rstrip("/"), *levels])
+
+
 def default_object_location(
     warehouse_location: str,
     namespace: Sequence[str],
-    namespace_location: str | None,
+    namespace_location_property: str | None,
     name: str,
     object_uuid: uuid.UUID,
 ) -> str:
-    """`<namespace location or warehouse/ns…>/<name>-<uuid>`: a dropped and re-created table
-    never shares files with its predecessor. A namespace's `location` property is a client's
-    wish like any location in a request: it must lie inside the warehouse."""
-    base = (
-        require_within(namespace_location, warehouse_location, "namespace location")
-        if namespace_location
-        else "/".join([warehouse_location.rstrip("/"), *namespace])
-    )
+    """`<namespace location>/<name>-<uuid>`: a dropped and re-created table never shares
+    files with its predecessor."""
+    base = namespace_location(warehouse_location, namespace, namespace_location_property)
     return f"{base}/{name}-{object_uuid.hex}"
 
 
@@ -98,9 +103,8 @@ def check_table_paths(location: str, properties: Mapping[str, str], warehouse: s
 def check_no_overlap(
     tx: CatalogTransaction, warehouse_id: str, location: str, own_id: str | None
 ) -> None:
-    """No table or view may live at, above or below another one's location."""
-    for other_id, other in tx.objects_overlapping(warehouse_id, location):
+    """No table or view may live at, above or below another one's location. The other one's
+    location is not named: the caller may not be allowed to read it."""
+    for other_id, _ in tx.objects_overlapping(warehouse_id, location):
         if other_id != own_id:
-            raise BadRequest(
-                f"Location {location} overlaps the location {other} of another table or view"
-            )
+            raise BadRequest(f"Location {location} overlaps the location of another table or view")

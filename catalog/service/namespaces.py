@@ -8,6 +8,7 @@ from catalog.exceptions import BadRequest, NoSuchNamespace
 from catalog.service.context import ServiceContext, finalize
 from catalog.service.identifiers import check_new_namespace, dotted
 from catalog.service.paging import next_token, page_request
+from catalog.service.placement import Placer, check_namespace_placement
 from catalog.service.ports import CatalogTransaction
 from catalog.service.rendering import dumps
 from catalog.store.records import IdempotencyTicket, NamespaceRecord
@@ -60,16 +61,20 @@ class NamespaceService:
         levels: Sequence[str],
         properties: dict[str, str],
         ticket: IdempotencyTicket | None,
+        *,
+        placer: Placer,
     ) -> bytes:
         levels = check_new_namespace(levels)
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
-            parent_id = None
+            parent = None
             if len(levels) > 1:
                 parent = tx.namespace(found.id, levels[:-1])
                 if parent is None:
                     raise NoSuchNamespace(f"Parent namespace does not exist: {dotted(levels[:-1])}")
-                parent_id = parent.id
+            location = properties.get("location")
+            check_namespace_placement(placer, found, levels, location, parent)
+            parent_id = parent.id if parent is not None else None
             tx.insert_namespace(found.id, levels, properties, parent_id)
             body = dumps({"namespace": list(levels), "properties": properties})
             return finalize(tx, ticket, body)
@@ -100,6 +105,8 @@ class NamespaceService:
         removals: Sequence[str],
         updates: dict[str, str],
         ticket: IdempotencyTicket | None,
+        *,
+        placer: Placer,
     ) -> bytes:
         overlap = set(removals) & set(updates)
         if overlap:
@@ -107,6 +114,9 @@ class NamespaceService:
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
             namespace = require_namespace(tx, found.id, levels)
+            if "location" in updates:
+                parent = tx.namespace(found.id, levels[:-1]) if len(levels) > 1 else None
+                check_namespace_placement(placer, found, levels, updates["location"], parent)
             current = dict(tx.lock_namespace(namespace.id) or {})
             unique = list(dict.fromkeys(removals))
             removed = [key for key in unique if key in current]

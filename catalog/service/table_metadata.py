@@ -48,7 +48,7 @@ def metadata_to_json(metadata: TableMetadata) -> str:
 def parse_table_metadata(text: str) -> TableMetadata:
     try:
         return TableMetadataUtil.parse_raw(text)
-    except (ValidationError, ValueError) as error:
+    except (ValidationError, IcebergValidationError, ValueError) as error:
         raise ValidationFailed(f"Invalid table metadata: {error}") from error
 
 

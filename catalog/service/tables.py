@@ -7,9 +7,9 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 from pyiceberg.exceptions import ValidationError as IcebergValidationError
@@ -45,6 +45,7 @@ from catalog.service.locations import (
 )
 from catalog.service.namespaces import require_namespace
 from catalog.service.paging import next_token, page_request
+from catalog.service.placement import Placer, check_object_placement
 from catalog.service.ports import CatalogTransaction
 from catalog.service.rendering import (
     commit_result,
@@ -69,12 +70,13 @@ from catalog.store.records import (
     WarehouseRecord,
 )
 from catalog.vending.base import Access, StorageCredential
-from storage.io import ObjectMissing
+from storage.io import ObjectMissing, ObjectStore
 from storage.locations import is_within
 
 log = logging.getLogger("icefloe.tables")
 
 SnapshotMode = Literal["all", "refs"]
+Metadata = TypeVar("Metadata")
 WAREHOUSE_CACHE_SECONDS = 1.0
 
 
@@ -123,6 +125,20 @@ def require_object(
             raise NoSuchTable(f"Table does not exist: {dotted((*namespace, name))}")
         raise NoSuchView(f"View does not exist: {dotted((*namespace, name))}")
     return record
+
+
+def read_registered_metadata(
+    store: ObjectStore, location: str, parse: Callable[[str], Metadata]
+) -> Metadata:
+    """The metadata file a register request names. Missing, not UTF-8 and not metadata are one
+    answer, so that register tells nobody which keys exist where they may not read."""
+    try:
+        return parse(store.read(location).decode("utf-8"))
+    except (ObjectMissing, UnicodeDecodeError, ValidationFailed) as error:
+        log.info("event=register_refused reason=%s location=%s", type(error).__name__, location)
+        raise BadRequest(
+            f"Cannot register {location}: it does not exist or is not a valid metadata file"
+        ) from error
 
 
 def table_etag(metadata_location: str, mode: str) -> str:
@@ -346,6 +362,8 @@ class TableService:
         request: CreateTableRequest,
         ticket: IdempotencyTicket | None,
         delegation: Delegation = NO_DELEGATION,
+        *,
+        placer: Placer,
     ) -> bytes:
         name = check_new_name(request.name)
         table_uuid = uuid.uuid4()
@@ -360,6 +378,7 @@ class TableService:
             location = default_object_location(
                 found.location, namespace, ns.properties.get("location"), name, table_uuid
             )
+        check_object_placement(placer, found, ns, location)
         try:
             metadata = new_table_metadata(
                 schema=request.table_schema,
@@ -397,6 +416,8 @@ class TableService:
         name: str,
         request: CommitTableRequest,
         ticket: IdempotencyTicket | None,
+        *,
+        placer: Placer,
     ) -> bytes:
         if request.identifier is not None and (
             tuple(request.identifier.namespace) != tuple(namespace)
@@ -404,13 +425,17 @@ class TableService:
         ):
             raise BadRequest("The identifier in the body does not match the path")
         change = TableChange(tuple(namespace), name, request)
-        return self._committer.commit(warehouse, [change], ticket, respond_with_first=True)
+        return self._committer.commit(
+            warehouse, [change], ticket, respond_with_first=True, placer=placer
+        )
 
     def commit_transaction(
         self,
         warehouse: str,
         requests: Sequence[CommitTableRequest],
         ticket: IdempotencyTicket | None,
+        *,
+        placer: Placer,
     ) -> bytes:
         if not requests:
             raise BadRequest("A transaction needs at least one table change")
@@ -423,7 +448,9 @@ class TableService:
             )
         if len({(c.namespace, c.name) for c in changes}) != len(changes):
             raise BadRequest("A transaction may change each table only once")
-        return self._committer.commit(warehouse, changes, ticket, respond_with_first=False)
+        return self._committer.commit(
+            warehouse, changes, ticket, respond_with_first=False, placer=placer
+        )
 
     def drop(
         self,
@@ -488,21 +515,19 @@ class TableService:
         request: RegisterTableRequest,
         ticket: IdempotencyTicket | None,
         delegation: Delegation = NO_DELEGATION,
+        *,
+        placer: Placer,
     ) -> bytes:
         name = check_new_name(request.name)
         with self._context.store.read() as tx:
             found = self._context.warehouse(tx, warehouse)
-            require_namespace(tx, found.id, namespace)
+            placed_in = require_namespace(tx, found.id, namespace)
         location = require_within(request.metadata_location, found.location, "metadata location")
+        check_object_placement(placer, found, placed_in, location, "metadata location")
         store = self._context.storage.for_warehouse(found)
-        try:
-            text = store.read(location).decode("utf-8")
-        except ObjectMissing as error:
-            raise NotFound(f"Metadata file does not exist: {location}") from error
-        except UnicodeDecodeError as error:
-            raise ValidationFailed(f"Metadata file is not UTF-8 JSON: {location}") from error
-        metadata = parse_table_metadata(text)
+        metadata = read_registered_metadata(store, location, parse_table_metadata)
         check_table_paths(metadata.location, metadata.properties, found.location)
+        check_object_placement(placer, found, placed_in, metadata.location)
         text = metadata_to_json(metadata)
         with self._context.store.write() as tx:
             ns = require_namespace(tx, found.id, namespace)

@@ -11,7 +11,6 @@ from pyiceberg.view.metadata import ViewMetadata
 from catalog.exceptions import (
     AlreadyExists,
     BadRequest,
-    NotFound,
     PointerMoved,
     ValidationFailed,
 )
@@ -27,11 +26,11 @@ from catalog.service.locations import (
     view_metadata_file,
 )
 from catalog.service.namespaces import require_namespace
+from catalog.service.placement import Placer, check_object_placement
 from catalog.service.rendering import load_result
-from catalog.service.tables import require_object
+from catalog.service.tables import read_registered_metadata, require_object
 from catalog.service.view_updates import apply_view_updates, new_view_metadata
 from catalog.store.records import IdempotencyTicket, PointerSwap
-from storage.io import ObjectMissing
 
 
 def parse_view_metadata(text: str) -> ViewMetadata:
@@ -66,6 +65,8 @@ class ViewService:
         namespace: Sequence[str],
         request: CreateViewRequest,
         ticket: IdempotencyTicket | None,
+        *,
+        placer: Placer,
     ) -> bytes:
         name = check_new_name(request.name, "view name")
         view_uuid = uuid.uuid4()
@@ -84,6 +85,7 @@ class ViewService:
             location = default_object_location(
                 found.location, namespace, ns.properties.get("location"), name, view_uuid
             )
+        check_object_placement(placer, found, ns, location, "view location")
         metadata = new_view_metadata(
             str(view_uuid), location, request.view_schema, request.view_version, request.properties
         )
@@ -107,6 +109,8 @@ class ViewService:
         name: str,
         request: CommitViewRequest,
         ticket: IdempotencyTicket | None,
+        *,
+        placer: Placer,
     ) -> bytes:
         if request.identifier is not None and (
             tuple(request.identifier.namespace) != tuple(namespace)
@@ -117,12 +121,15 @@ class ViewService:
         for attempt in range(attempts):
             with self._context.store.read() as tx:
                 found = self._context.warehouse(tx, warehouse)
+                ns = require_namespace(tx, found.id, namespace)
                 record = require_object(tx, found.id, namespace, name, "view")
             base = parse_view_metadata(record.metadata_json)
             for requirement in request.requirements:
                 requirement.validate_against(base)
             metadata = apply_view_updates(base, request.updates)
             location = require_within(metadata.location, found.location, "view location")
+            if location != record.location.rstrip("/"):
+                check_object_placement(placer, found, ns, location, "view location")
             text = _json(metadata)
             metadata_location = view_metadata_file(
                 location, metadata_version(record.metadata_location) + 1
@@ -162,22 +169,19 @@ class ViewService:
         namespace: Sequence[str],
         request: RegisterViewRequest,
         ticket: IdempotencyTicket | None,
+        *,
+        placer: Placer,
     ) -> bytes:
         name = check_new_name(request.name, "view name")
         with self._context.store.read() as tx:
             found = self._context.warehouse(tx, warehouse)
-            require_namespace(tx, found.id, namespace)
+            placed_in = require_namespace(tx, found.id, namespace)
         location = require_within(request.metadata_location, found.location, "metadata location")
+        check_object_placement(placer, found, placed_in, location, "metadata location")
         store = self._context.storage.for_warehouse(found)
-        try:
-            raw = store.read(location)
-        except ObjectMissing as error:
-            raise NotFound(f"Metadata file does not exist: {location}") from error
-        try:
-            metadata = parse_view_metadata(raw.decode("utf-8"))
-        except UnicodeDecodeError as error:
-            raise ValidationFailed(f"Metadata file is not UTF-8 JSON: {location}") from error
+        metadata = read_registered_metadata(store, location, parse_view_metadata)
         require_within(metadata.location, found.location, "view location")
+        check_object_placement(placer, found, placed_in, metadata.location, "view location")
         text = _json(metadata)
         with self._context.store.write() as tx:
             ns = require_namespace(tx, found.id, namespace)

@@ -13,13 +13,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 import pytest
 import yaml
 
 from catalog.auth.policy import POLICY
+from storage.io import local_path
 from tests.support.payloads import SCHEMA
 from tests.support.server import CatalogServer
 
@@ -335,20 +336,30 @@ def tokens(matrix_server: CatalogServer) -> dict[str, str | None]:
         )["token"],
         "read-write": create(name="rw", permission="read-write", warehouses=["default"])["token"],
         "admin": catalog_server.token,
+        PLACER: create(
+            name="placer",
+            permission="read-write",
+            warehouses=["default"],
+            namespaces=[[PLACING]],
+        )["token"],
     }
 
 
-class Worlds:
+W = TypeVar("W")
+
+
+class Worlds(Generic[W]):
     """Refused requests change nothing, so one world serves them all; an allowed request may
     change it, so the next case gets a fresh one."""
 
-    def __init__(self, server: CatalogServer) -> None:
+    def __init__(self, server: CatalogServer, build: Callable[[CatalogServer], W]) -> None:
         self.server = server
-        self.current: World | None = None
+        self.build = build
+        self.current: W | None = None
 
-    def get(self) -> World:
+    def get(self) -> W:
         if self.current is None:
-            self.current = build_world(self.server)
+            self.current = self.build(self.server)
         return self.current
 
     def spoil(self) -> None:
@@ -356,12 +367,12 @@ class Worlds:
 
 
 @pytest.fixture(scope="module")
-def worlds(matrix_server: CatalogServer) -> Worlds:
-    return Worlds(matrix_server)
+def worlds(matrix_server: CatalogServer) -> Worlds[World]:
+    return Worlds(matrix_server, build_world)
 
 
 @pytest.fixture
-def world(worlds: Worlds) -> World:
+def world(worlds: Worlds[World]) -> World:
     return worlds.get()
 
 
@@ -438,7 +449,7 @@ def test_every_operation_is_either_governed_or_listed_as_not_yet_served() -> Non
 def test_authorization_matrix(
     matrix_server: CatalogServer,
     tokens: dict[str, str | None],
-    worlds: Worlds,
+    worlds: Worlds[World],
     world: World,
     operation: str,
     caller: str,
@@ -473,3 +484,206 @@ def test_listing_shows_only_what_a_narrowed_caller_may_see(
     listed = httpx.get(f"{catalog_server.url}/v1/default/namespaces", headers=narrowed)
     assert listed.status_code == 200
     assert [world.namespace] not in listed.json()["namespaces"]
+
+
+# Location placement (catalog/service/placement.py): a writer narrowed to a namespace may place
+# tables, views and namespace locations only under that namespace's location; warehouse-wide
+# writers anywhere in the warehouse. Each operation that places a location is tried by each
+# kind of writer, once inside the narrowed writer's namespace and once inside another one's,
+# there over the files of a table dropped without purge.
+
+PLACING = "placing"  # the narrowed writer's grant; each world is a fresh namespace below it
+PLACER = "read-write narrowed to this namespace"
+PLACERS = [PLACER, "read-write", "admin"]
+SIDES = ["its own namespace", "another namespace"]
+
+
+@dataclass
+class Side:
+    """Where a request places things: a namespace folder, a dropped table's location there,
+    and table and view metadata files there that nothing uses."""
+
+    folder: str
+    dropped_table: str
+    loose_table_metadata: str
+    loose_view_metadata: str
+
+
+@dataclass
+class PlacementWorld:
+    levels: list[str]  # the namespace every request is sent to, below PLACING
+    sides: dict[str, Side]
+
+    @property
+    def path(self) -> str:
+        return "/v1/default/namespaces/" + "%1F".join(self.levels)
+
+
+def build_side(http: httpx.Client, levels: list[str]) -> Side:
+    path = "/namespaces/" + "%1F".join(levels)
+    dropped = http.post(f"{path}/tables", json={"name": "gone", "schema": SCHEMA}).json()
+    http.delete(f"{path}/tables/gone")
+    loose = http.post(f"{path}/tables", json={"name": "loose", "schema": SCHEMA}).json()
+    http.post(f"{path}/tables/loose/unregister")
+    view = {"name": "gone_v", "schema": SCHEMA, "view-version": view_version("SELECT 4")}
+    loose_view = http.post(f"{path}/views", json=view).json()
+    http.delete(f"{path}/views/gone_v")
+    table_location: str = dropped["metadata"]["location"]
+    return Side(
+        table_location.rsplit("/", 1)[0],
+        table_location,
+        loose["metadata-location"],
+        loose_view["metadata-location"],
+    )
+
+
+def build_placement_world(catalog_server: CatalogServer) -> PlacementWorld:
+    suffix = uuid.uuid4().hex[:10]
+    mine, theirs = [PLACING, f"p_{suffix}"], [f"q_{suffix}"]
+    with httpx.Client(
+        base_url=f"{catalog_server.url}/v1/default", headers=catalog_server.auth_headers
+    ) as http:
+        http.post("/namespaces", json={"namespace": [PLACING]})
+        for levels in (mine, theirs):
+            assert http.post("/namespaces", json={"namespace": levels}).status_code == 200
+        path = "/namespaces/" + "%1F".join(mine)
+        assert http.post(f"{path}/tables", json={"name": "t", "schema": SCHEMA}).is_success
+        view = {"name": "v", "schema": SCHEMA, "view-version": view_version("SELECT 5")}
+        assert http.post(f"{path}/views", json=view).is_success
+        sides = {SIDES[0]: build_side(http, mine), SIDES[1]: build_side(http, theirs)}
+    return PlacementWorld(mine, sides)
+
+
+def set_location(location: str) -> list[dict[str, Any]]:
+    return [{"action": "set-location", "location": location}]
+
+
+PLACEMENTS: dict[str, Callable[[PlacementWorld, Side], Request]] = {
+    "createTable": lambda w, s: (
+        "POST",
+        f"{w.path}/tables",
+        {"json": {"name": "n", "schema": SCHEMA, "location": s.dropped_table}},
+    ),
+    "createTable staged": lambda w, s: (
+        "POST",
+        f"{w.path}/tables",
+        {
+            "json": {
+                "name": "n",
+                "schema": SCHEMA,
+                "location": s.dropped_table,
+                "stage-create": True,
+            }
+        },
+    ),
+    "registerTable": lambda w, s: (
+        "POST",
+        f"{w.path}/register",
+        {"json": {"name": "r", "metadata-location": s.loose_table_metadata}},
+    ),
+    "updateTable set-location": lambda w, s: (
+        "POST",
+        f"{w.path}/tables/t",
+        {"json": {"updates": set_location(s.dropped_table)}},
+    ),
+    "commitTransaction set-location": lambda w, s: (
+        "POST",
+        "/v1/default/transactions/commit",
+        {
+            "json": {
+                "table-changes": [
+                    {
+                        "identifier": {"namespace": w.levels, "name": "t"},
+                        "updates": set_location(s.dropped_table),
+                    }
+                ]
+            }
+        },
+    ),
+    "createNamespace location": lambda w, s: (
+        "POST",
+        "/v1/default/namespaces",
+        {
+            "json": {
+                "namespace": [*w.levels, "child"],
+                "properties": {"location": f"{s.folder}/child"},
+            }
+        },
+    ),
+    "updateProperties location": lambda w, s: (
+        "POST",
+        f"{w.path}/properties",
+        {"json": {"updates": {"location": f"{s.folder}/moved"}}},
+    ),
+    "createView": lambda w, s: (
+        "POST",
+        f"{w.path}/views",
+        {
+            "json": {
+                "name": "nv",
+                "schema": SCHEMA,
+                "view-version": view_version("SELECT 6"),
+                "location": f"{s.folder}/planted",
+            }
+        },
+    ),
+    "registerView": lambda w, s: (
+        "POST",
+        f"{w.path}/register-view",
+        {"json": {"name": "rv", "metadata-location": s.loose_view_metadata}},
+    ),
+    "replaceView set-location": lambda w, s: (
+        "POST",
+        f"{w.path}/views/v",
+        {"json": {"updates": set_location(f"{s.folder}/planted")}},
+    ),
+}
+
+
+def placement_state(server: CatalogServer, world: PlacementWorld) -> Any:
+    """Everything a refused placement could have changed, the other side's files included."""
+    with httpx.Client(base_url=f"{server.url}/v1/default", headers=server.auth_headers) as http:
+        path = "/namespaces/" + "%1F".join(world.levels)
+        dropped = world.sides[SIDES[1]].dropped_table
+        return (
+            http.get(path).json(),
+            http.get("/namespaces", params={"parent": "\x1f".join(world.levels)}).json(),
+            http.get(f"{path}/tables").json(),
+            http.get(f"{path}/views").json(),
+            http.get(f"{path}/tables/t").json(),
+            http.get(f"{path}/views/v").json(),
+            sorted(str(p) for p in local_path(dropped).rglob("*")),
+        )
+
+
+@pytest.fixture(scope="module")
+def placement_worlds(matrix_server: CatalogServer) -> Worlds[PlacementWorld]:
+    return Worlds(matrix_server, build_placement_world)
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("caller", PLACERS)
+@pytest.mark.parametrize("operation", sorted(PLACEMENTS))
+def test_location_placement_matrix(
+    matrix_server: CatalogServer,
+    tokens: dict[str, str | None],
+    placement_worlds: Worlds[PlacementWorld],
+    operation: str,
+    caller: str,
+    side: str,
+) -> None:
+    world = placement_worlds.get()
+    method, path, options = PLACEMENTS[operation](world, world.sides[side])
+    headers = {"Authorization": f"Bearer {tokens[caller]}"}
+    refused = caller == PLACER and side != SIDES[0]
+    before = placement_state(matrix_server, world) if refused else None
+
+    response = httpx.request(method, f"{matrix_server.url}{path}", headers=headers, **options)
+
+    if not refused:
+        placement_worlds.spoil()
+        assert response.is_success, response.text
+        return
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["type"] == "ForbiddenException"
+    assert placement_state(matrix_server, world) == before, "a refused placement changed something"

@@ -164,7 +164,8 @@ def test_register_refuses_missing_and_foreign_metadata(http: httpx.Client, names
         f"/namespaces/{namespace}/register",
         json={"name": "r", "metadata-location": f"{base}/99999-missing.metadata.json"},
     )
-    assert missing.status_code == 404
+    assert missing.status_code == 400, "missing and not metadata answer alike: no oracle"
+    assert missing.json()["error"]["type"] == "BadRequestException"
     outside = http.post(
         f"/namespaces/{namespace}/register",
         json={"name": "r", "metadata-location": "file:///etc/passwd"},
