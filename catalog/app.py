@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -11,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from catalog import __version__
+from catalog import __version__, data_dir
 from catalog.api import (
     admin,
     config,
@@ -32,15 +33,18 @@ from catalog.auth.oidc import OidcVerifier, parse_role_map
 from catalog.embedded_store import EmbeddedStore
 from catalog.maintenance.control import MaintenanceService
 from catalog.maintenance.scheduler import Scheduler
+from catalog.profile_secrets import ProfileSecrets
 from catalog.service.catalog import CatalogService
 from catalog.service.context import Limits, ServiceContext, StorageResolver
 from catalog.settings import Settings
-from catalog.store.database import create_catalog_engine
+from catalog.store.database import create_catalog_engine, is_sqlite, scrub_sqlite
 from catalog.store.migrate import upgrade
 from catalog.store.repository import SqlCatalogStore
 from catalog.vending.r2 import R2Defaults, R2Profiles
 from catalog.vending.registry import VendorRegistry, cloud_factories
 from catalog.vending.sts import check_sts_profile
+
+log = logging.getLogger("icefloe.app")
 
 
 def build_catalog(settings: Settings, embedded: EmbeddedStore | None = None) -> CatalogService:
@@ -49,8 +53,7 @@ def build_catalog(settings: Settings, embedded: EmbeddedStore | None = None) -> 
     Without an in-process embedded store, warehouses on it are reached through the endpoint
     and root keys in the settings and the store's data directory.
     """
-    if settings.resolved_database_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.prepare(settings)
     engine = create_catalog_engine(settings.resolved_database_url)
     upgrade(engine)
     limits = Limits(
@@ -71,10 +74,21 @@ def build_catalog(settings: Settings, embedded: EmbeddedStore | None = None) -> 
         if embedded:
             embedded.prepare(location, profile)
 
-    storage = StorageResolver(resolve, prepare)
+    key = settings.secrets_key
+    secrets = ProfileSecrets(
+        key.get_secret_value() if key else None, settings.data_dir / data_dir.SECRETS_KEY_FILE
+    )
+    storage = StorageResolver(resolve, prepare, secrets)
     vendors = VendorRegistry(embedded, cloud_factories(r2))
     context = ServiceContext(SqlCatalogStore(engine), storage, limits, vendors)
-    return CatalogService(context)
+    catalog = CatalogService(context)
+    if catalog.warehouses.seal_stored_secrets() and is_sqlite(engine) and not scrub_sqlite(engine):
+        log.warning(
+            "event=database_not_scrubbed detail=%s",
+            "another process was reading; the clear secrets leave the -wal file at its next "
+            "checkpoint",
+        )
+    return catalog
 
 
 def build_authenticator(settings: Settings, catalog: CatalogService) -> Authenticator:

@@ -15,17 +15,19 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from catalog import data_dir as files
 from catalog import server
 from catalog.app import build_catalog, create_app
 from catalog.cli_maintain import maintain_app
 from catalog.connect import duckdb_snippet, pyiceberg_snippet, spark_snippet
+from catalog.data_dir import ADMIN_TOKEN_FILE
 from catalog.embedded_store import EmbeddedStore
 from catalog.exceptions import CatalogError
 from catalog.logging import configure_logging
 from catalog.service.catalog import CatalogService
 from catalog.settings import Settings
 from catalog.store.database import create_catalog_engine
-from catalog.store.migrate import current_revision, head_revision, upgrade
+from catalog.store.migrate import current_revision, head_revision
 from storage.s3 import S3ServerConfig, create_s3_app
 
 app = typer.Typer(
@@ -39,7 +41,6 @@ app.add_typer(warehouse_app, name="warehouse")
 token_app = typer.Typer(help="Create, list, rotate and revoke API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(maintain_app, name="maintain")
-ADMIN_TOKEN_FILE = "admin.token"
 console = Console()
 log = logging.getLogger("icefloe.cli")
 
@@ -69,6 +70,15 @@ def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 def _fail(message: str) -> typer.Exit:
     console.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=1)
+
+
+def open_catalog(settings: Settings) -> CatalogService:
+    """The catalog for a CLI command; a catalog error (a wrong secrets key, say) is a message,
+    not a traceback."""
+    try:
+        return build_catalog(settings)
+    except CatalogError as error:
+        raise _fail(error.message) from error
 
 
 def print_connection_help(
@@ -170,6 +180,7 @@ def serve(
         embedded_s3=False if no_embedded_s3 else None,
     )
     configure_logging(settings.log_level, settings.log_format)
+    files.prepare(settings, create=True)
     s3_app = None
     embedded = None
     if settings.embedded_s3:
@@ -219,13 +230,16 @@ def serve(
 
 @app.command()
 def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
-    """Bring the database schema to the newest version."""
+    """Bring the database schema to the newest version (and seal warehouse secrets that an
+    older version stored in clear)."""
     settings = load_settings(data_dir=data_dir, database_url=database_url)
-    if settings.resolved_database_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    configure_logging(settings.log_level, settings.log_format)
+    files.prepare(settings)
     engine = create_catalog_engine(settings.resolved_database_url)
     before = current_revision(engine)
-    upgrade(engine)
+    engine.dispose()
+    catalog = open_catalog(settings)  # migrates, seals
+    engine = catalog.context.store.engine  # type: ignore[attr-defined]
     after = current_revision(engine)
     engine.dispose()
     if before == after:
@@ -244,7 +258,12 @@ def warehouse_create(
     region: Annotated[str, typer.Option(help="S3 region; R2 uses 'auto'.")] = "auto",
     access_key_id: Annotated[str | None, typer.Option(envvar="ICEFLOE_S3_ACCESS_KEY_ID")] = None,
     secret_access_key: Annotated[
-        str | None, typer.Option(envvar="ICEFLOE_S3_SECRET_ACCESS_KEY")
+        str | None,
+        typer.Option(
+            envvar="ICEFLOE_S3_SECRET_ACCESS_KEY",
+            help="Stored sealed with the secrets key. Or env:NAME: the environment variable "
+            "NAME, read where the profile is used (by this command's probe too), never stored.",
+        ),
     ] = None,
     path_style: Annotated[bool, typer.Option(help="Path-style bucket addressing.")] = True,
     embedded: Annotated[
@@ -256,7 +275,7 @@ def warehouse_create(
 ) -> None:
     """Create a warehouse after checking that its storage can be written, listed and read."""
     settings = load_settings(data_dir=data_dir, database_url=database_url)
-    catalog = build_catalog(settings)
+    catalog = open_catalog(settings)
     storage: dict[str, Any] = {}
     if embedded:
         storage = {"type": "embedded"}
@@ -277,7 +296,7 @@ def warehouse_create(
 @warehouse_app.command("list")
 def warehouse_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List warehouses."""
-    catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    catalog = open_catalog(load_settings(data_dir=data_dir, database_url=database_url))
     table = Table("name", "location", "storage", "created")
     for warehouse in catalog.warehouses.list():
         table.add_row(
@@ -292,7 +311,7 @@ def warehouse_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -
 @warehouse_app.command("delete")
 def warehouse_delete(name: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Delete an empty warehouse (its files are left in place)."""
-    catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    catalog = open_catalog(load_settings(data_dir=data_dir, database_url=database_url))
     try:
         catalog.warehouses.delete(name)
     except CatalogError as error:

@@ -112,6 +112,11 @@ class StorageUnavailable(CatalogError):
     wire_type = "ServiceUnavailableException"
 
 
+class SecretsUnavailable(StorageUnavailable):
+    """A warehouse's sealed storage secrets cannot be opened here: this server's secrets key is
+    missing, another than they were sealed with, or malformed."""
+
+
 class DatabaseUnavailable(CatalogError):
     """The database could not be reached, or failed before a write was committed."""
 

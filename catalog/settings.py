@@ -46,6 +46,13 @@ class Settings(BaseSettings):
         default=None, description="HS256 key for OAuth2 access tokens; default: generated."
     )
     access_token_lifetime: timedelta = timedelta(hours=1)
+    secrets_key: SecretStr | None = Field(
+        default=None,
+        description="Key that seals warehouse storage secrets in the database: 32 bytes in "
+        "base64 (`openssl rand -base64 32`); default: generated into the data directory "
+        "(secrets.key) when a secret is first stored. Set the same key on every process "
+        "that shares a database.",
+    )
     oidc_issuer: str | None = Field(default=None, description="Accept JWTs from this issuer.")
     oidc_audience: str = "icefloe"
     oidc_role_claim: str = "roles"

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from catalog.api.deps import CatalogDep
 from catalog.api.responses import errors, json_bytes, no_content
 from catalog.api.security import Authorized, authorize
+from catalog.profile_secrets import public_profile
 from catalog.service.rendering import dumps
 from catalog.store.records import TokenRecord, WarehouseRecord
 
@@ -37,12 +38,11 @@ class CreateTokenRequest(BaseModel):
 
 
 def warehouse_json(warehouse: WarehouseRecord) -> dict[str, Any]:
-    storage = {k: v for k, v in warehouse.storage.items() if "secret" not in k and "token" not in k}
     return {
         "id": warehouse.id,
         "name": warehouse.name,
         "location": warehouse.location,
-        "storage": storage,
+        "storage": public_profile(warehouse.storage),
         "properties": warehouse.properties,
         "created-at": warehouse.created_at.isoformat(),
     }

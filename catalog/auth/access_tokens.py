@@ -8,7 +8,6 @@ looked up on every request, so revoking it ends its access tokens at once.
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 import uuid
@@ -18,25 +17,18 @@ from typing import Any
 
 import jwt
 
+from catalog.data_dir import JWT_SIGNING_KEY_FILE, read_or_create_key
+
 ISSUER = "icefloe"
 ALGORITHM = "HS256"
-KEY_FILE = "jwt-signing.key"
 
 
 def load_or_create_signing_key(data_dir: Path, configured: str | None) -> bytes:
     if configured:
         return configured.encode("utf-8")
-    path = data_dir / KEY_FILE
-    if path.exists():
-        return path.read_bytes().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48).encode("ascii")
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(descriptor, key)
-    finally:
-        os.close(descriptor)
-    return key
+    return read_or_create_key(
+        data_dir / JWT_SIGNING_KEY_FILE, lambda: secrets.token_urlsafe(48).encode("ascii")
+    )
 
 
 @dataclass(frozen=True)

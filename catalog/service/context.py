@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from catalog.exceptions import NoSuchWarehouse
-from catalog.service.ports import CatalogStore, CatalogTransaction
+from catalog.service.ports import CatalogStore, CatalogTransaction, SecretSealer
 from catalog.store.records import IdempotencyTicket, WarehouseRecord
 from catalog.vending.registry import VendorRegistry
 from storage.io import ObjectStore, object_store_for
@@ -29,25 +29,33 @@ class Limits:
 class StorageResolver:
     """One object store per warehouse, built from its storage profile on first use.
 
-    `resolve_profile` fills in what is not stored in the database (the embedded store's
-    endpoint and root keys, secrets taken from settings).
+    `secrets` opens the profile's sealed secrets (each once per process) and reads those it
+    names from the environment; `resolve_profile` fills in what is not stored in the database
+    (the embedded store's endpoint and root keys, secrets taken from settings).
     """
 
     def __init__(
         self,
         resolve_profile: ProfileResolver | None = None,
         prepare: StoragePreparer | None = None,
+        secrets: SecretSealer | None = None,
     ) -> None:
         self._resolve = resolve_profile or (lambda profile: profile)
         self._prepare = prepare
+        self.secrets = secrets
         self._stores: dict[tuple[str, str], ObjectStore] = {}
         self._lock = threading.Lock()
 
     def profile(self, warehouse: WarehouseRecord) -> dict[str, Any]:
-        return self._resolve(dict(warehouse.storage))
+        return self.resolve(warehouse.storage)
 
     def resolve(self, profile: dict[str, Any]) -> dict[str, Any]:
-        return self._resolve(dict(profile))
+        opened = self.secrets.open(profile) if self.secrets else dict(profile)
+        return self._resolve(opened)
+
+    def seal(self, profile: dict[str, Any]) -> dict[str, Any]:
+        """The profile as it may be stored: its secrets sealed."""
+        return self.secrets.seal(profile) if self.secrets else dict(profile)
 
     def prepare(self, location: str, profile: dict[str, Any]) -> None:
         """Whatever a new warehouse's storage needs first (a bucket on the embedded store)."""

@@ -1,4 +1,8 @@
-"""Warehouses: a name, a storage location, and a storage profile checked at creation."""
+"""Warehouses: a name, a storage location, and a storage profile checked at creation.
+
+A profile's secrets are stored sealed (`StorageResolver.seal`): a new warehouse's before its
+row is written, and those of warehouses stored before secrets were sealed on start.
+"""
 
 from __future__ import annotations
 
@@ -62,15 +66,15 @@ class WarehouseService:
             raise BadRequest(f"Storage check failed at {location}: {error}") from error
         if verify:
             self._verify_storage(location, storage)
+        sealed = self._context.storage.seal(storage)
         with self._context.store.write() as tx:
-            return tx.insert_warehouse(name, location, storage, properties or {})
+            return tx.insert_warehouse(name, location, sealed, properties or {})
 
     def _verify_storage(self, location: str, storage: dict[str, Any]) -> None:
         """Write, read, list and delete a probe, so a bad profile fails now, not at a commit."""
-        resolved = self._context.storage.resolve(storage)
-        store = object_store_for(location, resolved)
         probe = f"{location}/.icefloe-probe-{uuid.uuid4().hex}"
         try:
+            store = object_store_for(location, self._context.storage.resolve(storage))
             store.write_new(probe, b"icefloe")
             if store.read(probe) != b"icefloe":
                 raise BadRequest(f"Storage check failed at {location}: read back other bytes")
@@ -84,6 +88,31 @@ class WarehouseService:
             raise
         except Exception as error:
             raise BadRequest(f"Storage check failed at {location}: {error}") from error
+
+    def seal_stored_secrets(self) -> int:
+        """On start: seal the clear secrets of warehouses stored before secrets were sealed, and
+        check that every sealed one opens with this server's key, so that a wrong key stops
+        the server instead of failing clients' requests. Returns how many rows were sealed."""
+        secrets = self._context.storage.secrets
+        if secrets is None:
+            return 0
+        warehouses = self.list()
+        for warehouse in warehouses:
+            secrets.verify(warehouse.storage)
+        stale = [w for w in warehouses if secrets.seal(w.storage) != w.storage]
+        if not stale:
+            return 0
+        with self._context.store.write() as tx:
+            for warehouse in stale:
+                current = tx.warehouse_by_name(warehouse.name)
+                if current is not None:
+                    tx.update_warehouse_storage(current.id, secrets.seal(current.storage))
+        log.warning(
+            "event=warehouse_secrets_sealed warehouses=%s detail=%s",
+            ",".join(w.name for w in stale),
+            "secrets stored in clear by an older version are now sealed",
+        )
+        return len(stale)
 
     def delete(self, name: str) -> None:
         with self._context.store.write() as tx:

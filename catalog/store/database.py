@@ -51,3 +51,20 @@ def create_catalog_engine(url: str, *, pool_size: int = 20) -> Engine:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def scrub_sqlite(engine: Engine) -> bool:
+    """Leave no overwritten value in a SQLite database's files: VACUUM rebuilds every page
+    (an UPDATE leaves the old row's bytes in the page's free space), and a truncating
+    checkpoint moves the write-ahead log into the database and empties it. False when another
+    connection's read kept the log from being emptied."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("VACUUM")
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        row = cursor.fetchone()
+        cursor.close()
+    finally:
+        connection.close()
+    return row is not None and not row[0]

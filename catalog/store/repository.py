@@ -169,6 +169,13 @@ class SqlTransaction:
             raise AlreadyExists(f"Warehouse already exists: {name}") from error
         return _warehouse(row)
 
+    def update_warehouse_storage(self, warehouse_id: str, storage: dict[str, Any]) -> None:
+        self._session.execute(
+            update(Warehouse)
+            .where(Warehouse.id == warehouse_id)
+            .values(storage=storage, updated_at=utcnow())
+        )
+
     def delete_warehouse(self, warehouse_id: str) -> None:
         in_use = self._session.scalar(
             select(exists().where(Namespace.warehouse_id == warehouse_id))

@@ -22,7 +22,10 @@ class CatalogServer:
         env: dict[str, str] | None = None,
         port: int | None = None,
         storage: str = "file",
+        log_dir: Path | None = None,
     ) -> None:
+        """`log_dir` (default: the data dir) keeps the server's output out of a data dir that
+        `serve` itself is to create."""
         self.data_dir = data_dir
         self.database_url = database_url
         self.port = port or free_port()
@@ -30,7 +33,7 @@ class CatalogServer:
         self.storage = storage
         self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = data_dir / f"server-{self.port}.log"
+        self.log_path = (log_dir or data_dir) / f"server-{self.port}.log"
 
     @property
     def url(self) -> str:
@@ -50,7 +53,7 @@ class CatalogServer:
         return {"Authorization": f"Bearer {self.token}"}
 
     def start(self, timeout: float = 60) -> CatalogServer:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable,
             "-m",
