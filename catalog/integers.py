@@ -103,7 +103,8 @@ _MAPS: Final = frozenset(
 #: Values of any JSON type (a column default is a float for a double column).
 _FREE: Final = frozenset({"initial-default", "write-default", "filter"})
 
-_RANGES: Final = {INT: (-(2**31), 2**31 - 1), LONG: (-(2**63), 2**63 - 1)}
+LONG_MAX: Final = 2**63 - 1
+_RANGES: Final = {INT: (-(2**31), 2**31 - 1), LONG: (-(2**63), LONG_MAX)}
 _NAMES: Final = {INT: "an int (signed 32-bit)", LONG: "a long (signed 64-bit)"}
 _LONG_MIN, _LONG_MAX = _RANGES[LONG]
 _TWO_63: Final = 2.0**63

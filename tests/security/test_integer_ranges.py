@@ -475,3 +475,14 @@ def test_generated_commit_bodies_never_brick_a_table(
         assert_error(response, response.status_code)
         assert TableState(client, namespace, name) == before
     assert_healthy(client, pyiceberg, namespace, name)
+
+
+@pytest.mark.parametrize("before", [2**70, -(2**70)])
+def test_audit_listing_with_an_id_beyond_64_bits_is_a_bad_request(
+    server: CatalogServer, before: int
+) -> None:
+    """The one integer query parameter without bounds: SQLite could not bind it (a 500)."""
+    response = httpx.get(
+        f"{server.url}/admin/v1/audit", params={"before": before}, headers=server.auth_headers
+    )
+    assert_error(response, 400, "BadRequestException")
