@@ -18,6 +18,7 @@ from pyiceberg.table.sorting import SortOrder
 from pyiceberg.table.update import TableRequirement, TableUpdate
 from pyiceberg.view.metadata import ViewVersion
 
+from catalog.integers import integer_problem
 from catalog.service.extra_updates import AddEncryptionKeyUpdate, RemoveEncryptionKeyUpdate
 from catalog.service.view_updates import AssertViewUUID, ViewUpdate
 
@@ -49,10 +50,14 @@ class Body(BaseModel):
         or response can hold. And pyiceberg's validators assume well-shaped JSON: given a list
         where they expect an object, or `decimal(2000, 1)`, they raise TypeError, KeyError,
         AttributeError or their own ValidationError, which pydantic lets through as a 500.
-        Whatever validating a request body raises is the client's error: a 400."""
+        Whatever validating a request body raises is the client's error: a 400.
+        An integer field outside its type's range, or a float, bool or string in its place, is
+        refused here, before pydantic's lax `int` accepts it (catalog/integers.py)."""
         try:
             if _has_lone_surrogate(data):
                 raise ValueError("strings must be Unicode text: a lone surrogate escape is not")
+            if problem := integer_problem(data):
+                raise ValueError(problem)
             return handler(data)
         except (PydanticValidationError, ValueError):
             raise

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from catalog.api.deps import CatalogDep
 from catalog.api.responses import errors, json_bytes, no_content
 from catalog.api.security import Authorized, authorize
+from catalog.integers import LONG_MAX
 from catalog.profile_secrets import public_profile
 from catalog.service.rendering import dumps
 from catalog.store.records import TokenRecord, WarehouseRecord
@@ -134,7 +135,9 @@ async def rotate_token(token_id: str, catalog: CatalogDep) -> Response:
 async def list_audit(
     catalog: CatalogDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(description="Only events with a smaller id.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=LONG_MAX, description="Only events with a smaller id.")
+    ] = None,
 ) -> Response:
     events = await run_in_threadpool(catalog.audit.list, limit, before)
     return json_bytes(

@@ -137,7 +137,6 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(409, "A request with this Idempotency-Key is in progress")
         return replay(stored)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> Response:
-        log.exception("event=unhandled_error path=%s", request.url.path)
-        return error_response(500, f"Internal server error: {type(error).__name__}")
+    # An unexpected error is answered by RequestContextMiddleware: a handler here would be
+    # Starlette's outermost one, which raises the error again and makes uvicorn drop the
+    # connection.

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from catalog.api.errors import error_body
 
 log = logging.getLogger("icefloe.access")
+errors_log = logging.getLogger("icefloe.api")
 
 
 class RequestContextMiddleware:
@@ -52,10 +53,13 @@ class RequestContextMiddleware:
                     raise _BodyTooLarge(self.max_body_bytes)
             return message
 
+        status_sent = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
                 status = message["status"]
+                status_sent = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 message["headers"] = headers
@@ -66,6 +70,16 @@ class RequestContextMiddleware:
         except _BodyTooLarge:
             status = 413
             await _reject(send, request_id, self.max_body_bytes)
+        except Exception as error:
+            # Answered here, not re-raised: Starlette's outermost middleware answers an
+            # unhandled error and raises it again, and uvicorn then closes the connection under
+            # the client's next request on it. The error is a 500, the connection stays usable.
+            errors_log.exception("event=unhandled_error path=%s", scope.get("path"))
+            if status_sent:
+                raise
+            status = 500
+            message = f"Internal server error: {type(error).__name__}"
+            await _refuse(send, request_id, 500, message)
         finally:
             _log(scope, status, started, request_id)
             await _audit(scope, status, request_id)

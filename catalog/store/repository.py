@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.exceptions import (
     AlreadyExists,
+    BadRequest,
     CommitFailed,
     Conflict,
     DatabaseUnavailable,
@@ -28,6 +29,7 @@ from catalog.exceptions import (
     NoSuchNamespace,
     PointerMoved,
 )
+from catalog.integers import metadata_problem
 from catalog.store.database import WRITE_OPTIONS
 from catalog.store.models import (
     ApiToken,
@@ -80,6 +82,17 @@ def _violation(error: IntegrityError) -> Literal["unique", "foreign_key", "other
     if code == "23503" or "FOREIGN KEY" in text:
         return "foreign_key"
     return "other"
+
+
+def _storable(metadata_json: str) -> str:
+    """The last guard of stored metadata: whichever code path produced the document, no float
+    stands where the Iceberg spec has an integer and no integer exceeds 64 bits, for a table
+    whose metadata no longer parses can neither be loaded nor committed to again.
+    Requests are refused earlier, with the field named in the body's terms (protocol.Body)."""
+    problem = metadata_problem(metadata_json)
+    if problem is not None:
+        raise BadRequest(f"Refusing to store metadata with a number of the wrong type: {problem}")
+    return metadata_json
 
 
 def _warehouse(row: Warehouse) -> WarehouseRecord:
@@ -376,7 +389,7 @@ class SqlTransaction:
                     name=name,
                     kind=kind,
                     metadata_location=metadata_location,
-                    metadata_json=metadata_json,
+                    metadata_json=_storable(metadata_json),
                     location=location.rstrip("/"),
                     version=1,
                     created_at=utcnow(),
@@ -422,7 +435,7 @@ class SqlTransaction:
                 )
                 .values(
                     metadata_location=swap.metadata_location,
-                    metadata_json=swap.metadata_json,
+                    metadata_json=_storable(swap.metadata_json),
                     location=swap.location.rstrip("/"),
                     version=CatalogObject.version + 1,
                     updated_at=now,
