@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import text
 
-from catalog.auth.access_tokens import ALGORITHM, ISSUER, KEY_FILE
+from catalog.auth.access_tokens import ALGORITHM, ISSUER
 from catalog.auth.secrets import hash_secret, new_token
 from catalog.service.tokens import TOKEN_CACHE_SECONDS
 from catalog.store.database import create_catalog_engine
@@ -39,6 +39,7 @@ ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 # Another process may trust a token row it read for TOKEN_CACHE_SECONDS; the rest is room for a
 # loaded machine (two cores shared by several test runs).
 FLIP_BOUND_SECONDS = TOKEN_CACHE_SECONDS + 2.0
+SIGNING_KEY = secrets.token_urlsafe(48)
 
 
 def create_token(server: CatalogServer, **body: Any) -> dict[str, Any]:
@@ -110,10 +111,9 @@ def expiry(access: str) -> int:
     return int(jwt.decode(access, options={"verify_signature": False})["exp"])
 
 
-def mint(server: CatalogServer, **claims: Any) -> str:
-    """An access token signed with the server's own key: one an older server minted, or one
-    that has expired, which no client could otherwise produce on demand."""
-    key = (server.data_dir / KEY_FILE).read_bytes().strip()
+def mint(key: str, **claims: Any) -> str:
+    """An access token signed with the servers' configured key: one an older server minted, or
+    one that has expired, which no client could otherwise produce on demand."""
     now = int(time.time())
     base = {"iss": ISSUER, "scope": "catalog", "iat": now, "exp": now + 600}
     return jwt.encode({**base, **claims}, key, algorithm=ALGORITHM)
@@ -200,46 +200,6 @@ def test_exchange_never_extends_the_subject_lifetime(catalog_server: CatalogServ
     assert namespaces(catalog_server, chain[-1]).status_code == 200
 
 
-def test_refresh_of_an_expired_access_token_is_refused(catalog_server: CatalogServer) -> None:
-    token = create_token(catalog_server)  # a new token is at generation 1
-    now = int(time.time())
-    expired = mint(catalog_server, sub=token["id"], gen=1, iat=now - 60, exp=now - 1)
-
-    assert_refused(namespaces(catalog_server, expired))
-    refused = exchange(catalog_server, expired)
-    assert refused.status_code == 401 and refused.json()["error"] == "invalid_grant"
-
-
-def test_expired_token_renewed_with_the_secret_gets_a_new_session_and_the_old_secret_none(
-    catalog_server: CatalogServer,
-) -> None:
-    """Iceberg Java renews an expired token by exchange with its client credentials (Basic):
-    that is a new session of the current secret, and nothing for a rotated one."""
-    token = create_token(catalog_server)
-    now = int(time.time())
-    expired = mint(catalog_server, sub=token["id"], gen=1, iat=now - 60, exp=now - 1)
-
-    renewed = exchange(catalog_server, expired, basic=(token["id"], secret_of(token["token"])))
-    assert renewed.status_code == 200, renewed.text
-    assert expiry(renewed.json()["access_token"]) > now
-    assert namespaces(catalog_server, renewed.json()["access_token"]).status_code == 200
-
-    rotate(catalog_server, token["id"])
-    refused = exchange(catalog_server, expired, basic=(token["id"], secret_of(token["token"])))
-    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
-
-
-def test_access_token_from_before_generations_is_refused(catalog_server: CatalogServer) -> None:
-    """Minted before the upgrade (no `gen`): it cannot prove it is not of a secret rotated
-    before the upgrade, so it is refused; it would have lived at most its lifetime anyway."""
-    token = create_token(catalog_server)
-    legacy = mint(catalog_server, sub=token["id"])
-    assert_refused(namespaces(catalog_server, legacy))
-    refused = exchange(catalog_server, legacy)
-    assert refused.status_code == 401 and refused.json()["error"] == "invalid_grant"
-    assert namespaces(catalog_server, access_token(catalog_server, token)).status_code == 200
-
-
 # Two `icefloe serve` processes sharing one PostgreSQL database and a configured signing key.
 
 
@@ -248,7 +208,7 @@ def pair(
     postgres: PostgresCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[CatalogServer, CatalogServer]]:
     database_url = postgres.create_database()
-    env = {"ICEFLOE_JWT_SIGNING_KEY": secrets.token_urlsafe(48)}
+    env = {"ICEFLOE_JWT_SIGNING_KEY": SIGNING_KEY}
     first = CatalogServer(tmp_path_factory.mktemp("gen-a"), database_url, env=env).start()
     second = CatalogServer(tmp_path_factory.mktemp("gen-b"), database_url, env=env)
     try:
@@ -320,6 +280,56 @@ def test_rotation_from_the_command_line_reaches_every_server_within_a_second(
     for server in (one, other):
         refused_within(server, access, rotated_at)
     assert "within a second" in rotated.stdout  # what the operator is told is what happened
+
+
+# Tokens only the servers' key can make: expired, or minted before generations.
+
+
+def test_refresh_of_an_expired_access_token_is_refused(
+    pair: tuple[CatalogServer, CatalogServer],
+) -> None:
+    server, _ = pair
+    token = create_token(server)  # a new token is at generation 1
+    now = int(time.time())
+    expired = mint(SIGNING_KEY, sub=token["id"], gen=1, iat=now - 60, exp=now - 1)
+
+    assert_refused(namespaces(server, expired))
+    refused = exchange(server, expired)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_grant"
+
+
+def test_expired_token_renewed_with_the_secret_gets_a_new_session_and_the_old_secret_none(
+    pair: tuple[CatalogServer, CatalogServer],
+) -> None:
+    """Iceberg Java renews an expired token by exchange with its client credentials (Basic):
+    that is a new session of the current secret, and nothing for a rotated one."""
+    server, _ = pair
+    token = create_token(server)
+    now = int(time.time())
+    expired = mint(SIGNING_KEY, sub=token["id"], gen=1, iat=now - 60, exp=now - 1)
+
+    renewed = exchange(server, expired, basic=(token["id"], secret_of(token["token"])))
+    assert renewed.status_code == 200, renewed.text
+    assert expiry(renewed.json()["access_token"]) > now
+    assert namespaces(server, renewed.json()["access_token"]).status_code == 200
+
+    rotate(server, token["id"])
+    refused = exchange(server, expired, basic=(token["id"], secret_of(token["token"])))
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+
+
+def test_access_token_from_before_generations_is_refused(
+    pair: tuple[CatalogServer, CatalogServer],
+) -> None:
+    """Minted before the upgrade (no `gen`): it cannot prove it is not of a secret rotated
+    before the upgrade, so it is refused; it would have lived at most its lifetime anyway."""
+    server, _ = pair
+    token = create_token(server)
+    legacy = mint(SIGNING_KEY, sub=token["id"])
+    assert_refused(namespaces(server, legacy))
+    refused = exchange(server, legacy)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_grant"
+    assert namespaces(server, access_token(server, token)).status_code == 200
 
 
 # The migration: tokens made before it keep working, at generation 1.
