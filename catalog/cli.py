@@ -384,24 +384,32 @@ def token_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> No
 
 @token_app.command("revoke")
 def token_revoke(token_id: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
-    """Revoke a token; it stops working on its next request."""
+    """Revoke a token: running servers refuse it, and every access token obtained with it,
+    within a second."""
     catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
     try:
         catalog.tokens.revoke(token_id)
     except CatalogError as error:
         raise _fail(error.message) from error
-    console.print(f"Revoked token [bold]{token_id}[/bold].")
+    console.print(
+        f"Revoked token [bold]{token_id}[/bold]: running servers refuse it, and the access"
+        " tokens obtained with it, within a second."
+    )
 
 
 @token_app.command("rotate")
 def token_rotate(token_id: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
-    """Give a token a new secret; the old one stops working at once."""
+    """Give a token a new secret: running servers refuse the old one, and every access token
+    obtained with it, within a second."""
     catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
     try:
         issued = catalog.tokens.rotate(token_id)
     except CatalogError as error:
         raise _fail(error.message) from error
-    console.print(f"New secret for token [bold]{token_id}[/bold] (shown once):")
+    console.print(
+        f"New secret for token [bold]{token_id}[/bold]; running servers refuse the old one, and"
+        " the access tokens obtained with it, within a second. Shown once:"
+    )
     console.print(issued.bearer, soft_wrap=True, highlight=False, markup=False)
 
 

@@ -65,9 +65,13 @@ class Authenticator:
                 raise Unauthorized("Access token expired") from error
             except jwt.InvalidTokenError as error:
                 raise Unauthorized("Invalid access token") from error
-            principal = self.tokens.principal_for(claims.token_id)
+            if claims.generation is None:
+                raise Unauthorized("Access token from an older server version: get a new one")
+            principal = self.tokens.principal_for(claims.token_id, claims.generation)
             if principal is None:
-                raise Unauthorized("The token behind this access token was revoked or expired")
+                raise Unauthorized(
+                    "The token behind this access token was revoked, rotated or expired"
+                )
             return principal
         if self.oidc is not None and OidcVerifier.looks_like_jwt(credential):
             try:

@@ -2,8 +2,11 @@
 
 The signing key is generated on first start into the data directory (mode 0600) or set
 by configuration, so several catalog processes sharing a data directory or a configured key
-accept each other's tokens. A token names the API token it was obtained with; that token is
-looked up on every request, so revoking it ends its access tokens at once.
+accept each other's tokens. A token names the API token it was obtained with (`sub`) and that
+token's generation (`gen`, the number of secrets it has had); the token row is looked up on every
+request (through a cache of at most 1 s), so revoking or rotating it ends its access tokens.
+A token refreshed by exchange keeps its subject's generation and never its subject's expiry
+(`not_after`), so no chain of exchanges outlives the token it started from.
 """
 
 from __future__ import annotations
@@ -36,6 +39,13 @@ class AccessClaims:
     token_id: str
     scope: str
     expires_at: int
+    generation: int | None  # None: minted before tokens had generations (refused)
+
+
+@dataclass(frozen=True)
+class IssuedAccessToken:
+    token: str
+    expires_in: int
 
 
 class AccessTokenIssuer:
@@ -43,17 +53,26 @@ class AccessTokenIssuer:
         self._key = key
         self.lifetime_seconds = lifetime_seconds
 
-    def issue(self, token_id: str, scope: str) -> str:
+    def issue(
+        self, token_id: str, scope: str, generation: int, not_after: int | None = None
+    ) -> IssuedAccessToken:
+        """A token for `generation` of API token `token_id`, expiring no later than `not_after`."""
         now = int(time.time())
+        expires_at = now + self.lifetime_seconds
+        if not_after is not None:
+            expires_at = min(expires_at, not_after)
         claims: dict[str, Any] = {
             "iss": ISSUER,
             "sub": token_id,
+            "gen": generation,
             "scope": scope,
             "iat": now,
-            "exp": now + self.lifetime_seconds,
+            "exp": expires_at,
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+        return IssuedAccessToken(
+            jwt.encode(claims, self._key, algorithm=ALGORITHM), expires_at - now
+        )
 
     def verify(self, token: str) -> AccessClaims:
         """Raises jwt.InvalidTokenError for anything but a valid, current token of ours."""
@@ -64,7 +83,12 @@ class AccessTokenIssuer:
             issuer=ISSUER,
             options={"require": ["exp", "iat", "sub", "iss"]},
         )
-        return AccessClaims(str(claims["sub"]), str(claims.get("scope", "")), int(claims["exp"]))
+        generation = claims.get("gen")
+        if generation is not None and (type(generation) is not int or generation < 1):
+            raise jwt.InvalidTokenError("The gen claim is not a generation")
+        return AccessClaims(
+            str(claims["sub"]), str(claims.get("scope", "")), int(claims["exp"]), generation
+        )
 
     @staticmethod
     def is_ours(token: str) -> bool:

@@ -1,4 +1,10 @@
-"""API tokens, like R2 Data Catalog's: an id, a secret shown once, a permission, a scope."""
+"""API tokens, like R2 Data Catalog's: an id, a secret shown once, a permission, a scope.
+
+A token has generations: each rotation gives it a new secret and the next generation. An access
+token (our OAuth2 JWT) is valid only while the API token it was minted from is active and still
+at the generation the access token names, so rotation and revocation end every session minted
+before them.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,8 @@ from catalog.service.identifiers import check_namespace, check_warehouse_name
 from catalog.store.records import TokenRecord
 
 # How long a process trusts a token row it has read. Revoking or rotating through this process
-# takes effect on its next request; through another process (or the CLI), within this time.
+# takes effect on its next request (for secrets and access tokens alike); through another
+# process (or the CLI), within this time.
 TOKEN_CACHE_SECONDS = 1.0
 
 
@@ -30,19 +37,23 @@ def grant_of(record: TokenRecord) -> Grant:
     return Grant(Permission.parse(record.permission), record.warehouses, record.namespaces)
 
 
+def principal_of(record: TokenRecord) -> Principal:
+    return Principal(record.id, record.name, (grant_of(record),))
+
+
 class TokenService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
-        # token id -> (read at, generation when read, row): a database read per request was
-        # a fifth of loadTable's cost. A revoke or rotation here bumps the generation, which
-        # voids every entry, including one a concurrent request is reading right now.
+        # token id -> (read at, epoch when read, row): a database read per request was a fifth
+        # of loadTable's cost. A revoke or rotation here starts a new epoch, which voids every
+        # entry, including one a concurrent request is reading right now.
         self._recent: dict[str, tuple[float, int, TokenRecord]] = {}
-        self._generation = 0
+        self._epoch = 0
         self._lock = threading.Lock()
 
     def _forget(self) -> None:
         with self._lock:
-            self._generation += 1
+            self._epoch += 1
             self._recent.clear()
 
     def create(
@@ -82,6 +93,7 @@ class TokenService:
             created_at=now,
             expires_at=now + expires_in if expires_in else None,
             revoked_at=None,
+            generation=1,
         )
         with self._context.store.write() as tx:
             tx.insert_token(record)
@@ -98,7 +110,11 @@ class TokenService:
         self._forget()
 
     def rotate(self, token_id: str) -> IssuedToken:
-        """A new secret for the same token: same id, scope and expiry; the old secret stops."""
+        """A new secret for the same token: same id, scope and expiry, the next generation.
+
+        The old secret and every access token minted from it stop: in this process on the next
+        request, in others within TOKEN_CACHE_SECONDS.
+        """
         parts = new_token()
         with self._context.store.write() as tx:
             if not tx.set_token_secret(token_id, hash_secret(parts.secret)):
@@ -110,28 +126,41 @@ class TokenService:
 
     def _active(self, token_id: str) -> TokenRecord | None:
         now = time.monotonic()
-        generation = self._generation
+        epoch = self._epoch
         cached = self._recent.get(token_id)
-        if cached and cached[1] == generation and now - cached[0] < TOKEN_CACHE_SECONDS:
+        if cached and cached[1] == epoch and now - cached[0] < TOKEN_CACHE_SECONDS:
             record: TokenRecord | None = cached[2]
         else:
             with self._context.store.read() as tx:
                 record = tx.token(token_id)
             if record is not None:
-                self._recent[token_id] = (now, generation, record)
+                self._recent[token_id] = (now, epoch, record)
         if record is None or record.revoked_at is not None:
             return None
         if record.expires_at is not None and record.expires_at <= datetime.now(UTC):
             return None
         return record
 
-    def authenticate(self, parts: TokenParts) -> Principal | None:
+    def check_secret(self, parts: TokenParts) -> TokenRecord | None:
+        """The active token whose secret this is."""
         record = self._active(parts.token_id)
         if record is None or not secret_matches(parts.secret, record.secret_hash):
             return None
-        return Principal(record.id, record.name, (grant_of(record),))
+        return record
 
-    def principal_for(self, token_id: str) -> Principal | None:
-        """For access tokens minted from an API token: valid while that token is."""
+    def check_generation(self, token_id: str, generation: int) -> TokenRecord | None:
+        """The active token, while `generation` is still its own: an access token's check.
+
+        The same (cached) row read as for a secret: no query beyond the one each request makes.
+        """
         record = self._active(token_id)
-        return Principal(record.id, record.name, (grant_of(record),)) if record else None
+        return record if record is not None and record.generation == generation else None
+
+    def authenticate(self, parts: TokenParts) -> Principal | None:
+        record = self.check_secret(parts)
+        return principal_of(record) if record else None
+
+    def principal_for(self, token_id: str, generation: int) -> Principal | None:
+        """For access tokens minted from an API token: valid while it is, at `generation`."""
+        record = self.check_generation(token_id, generation)
+        return principal_of(record) if record else None

@@ -111,7 +111,11 @@ class MetricsReport(Base):
 
 
 class ApiToken(Base):
-    """An API token: the secret is stored only as a SHA-256 hash (secrets are 256-bit random)."""
+    """An API token: the secret is stored only as a SHA-256 hash (secrets are 256-bit random).
+
+    `generation` counts the secrets it has had: rotation adds one, and the access tokens minted
+    from it carry the generation they were minted with, so rotation ends them.
+    """
 
     __tablename__ = "api_tokens"
 
@@ -124,6 +128,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    generation: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class AuditEvent(Base):

@@ -90,6 +90,7 @@ class TokenRecord:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    generation: int
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,7 @@ def _token(row: ApiToken) -> TokenRecord:
         created_at=_aware(row.created_at),
         expires_at=_aware(row.expires_at) if row.expires_at else None,
         revoked_at=_aware(row.revoked_at) if row.revoked_at else None,
+        generation=row.generation,
     )
 
 
@@ -489,6 +490,7 @@ class SqlTransaction:
                 created_at=record.created_at,
                 expires_at=record.expires_at,
                 revoked_at=None,
+                generation=record.generation,
             )
         )
 
@@ -511,10 +513,11 @@ class SqlTransaction:
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def set_token_secret(self, token_id: str, secret_hash: str) -> bool:
+        """The next generation of the token: a new secret, and access tokens of older ones end."""
         result = self._session.execute(
             update(ApiToken)
             .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
-            .values(secret_hash=secret_hash)
+            .values(secret_hash=secret_hash, generation=ApiToken.generation + 1)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
