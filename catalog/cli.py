@@ -344,7 +344,7 @@ def token_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a token; its secret is shown once."""
-    catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    catalog = open_catalog(load_settings(data_dir=data_dir, database_url=database_url))
     try:
         issued = catalog.tokens.create(
             name,
@@ -363,7 +363,7 @@ def token_create(
 @token_app.command("list")
 def token_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List tokens (never their secrets)."""
-    catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    catalog = open_catalog(load_settings(data_dir=data_dir, database_url=database_url))
     table = Table("id", "name", "permission", "warehouses", "namespaces", "expires", "state")
     now = datetime.now(UTC)
     for token in catalog.tokens.list():
@@ -386,7 +386,7 @@ def token_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> No
 def token_revoke(token_id: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Revoke a token: running servers refuse it, and every access token obtained with it,
     within a second."""
-    catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    catalog = open_catalog(load_settings(data_dir=data_dir, database_url=database_url))
     try:
         catalog.tokens.revoke(token_id)
     except CatalogError as error:
@@ -401,7 +401,7 @@ def token_revoke(token_id: str, data_dir: DataDir = None, database_url: Database
 def token_rotate(token_id: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Give a token a new secret: running servers refuse the old one, and every access token
     obtained with it, within a second."""
-    catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    catalog = open_catalog(load_settings(data_dir=data_dir, database_url=database_url))
     try:
         issued = catalog.tokens.rotate(token_id)
     except CatalogError as error:
@@ -420,7 +420,7 @@ def audit(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Show the audit log: every write and admin action, newest first."""
-    catalog = build_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    catalog = open_catalog(load_settings(data_dir=data_dir, database_url=database_url))
     table = Table("time", "principal", "operation", "target", "status", "request id")
     for event in catalog.audit.list(limit):
         table.add_row(

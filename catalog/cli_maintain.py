@@ -64,7 +64,10 @@ def _service(data_dir: str | None, database_url: str | None) -> MaintenanceServi
     # warning is a client's text. Progress is the CLI's own output, not INFO log lines.
     level = max(logging.WARNING, logging.getLevelNamesMapping().get(settings.log_level.upper(), 0))
     configure_logging(logging.getLevelName(level), settings.log_format)
-    context = build_catalog(settings).context
+    try:
+        context = build_catalog(settings).context
+    except CatalogError as error:  # a wrong secrets key, say: a message, not a traceback
+        raise _fail(error.message) from error
     return MaintenanceService(
         context, lease_ttl=timedelta(seconds=settings.maintenance_lease_seconds)
     )

@@ -39,7 +39,7 @@ from catalog.service.table_metadata import (
     apply_table_updates,
     check_requirements,
     is_create,
-    parse_table_metadata,
+    parse_stored_metadata,
 )
 from catalog.store.records import (
     IdempotencyTicket,
@@ -106,7 +106,7 @@ class Committer:
         requirements = change.request.requirements
         if current is None and not is_create(requirements):
             raise NoSuchTable(f"Table does not exist: {identifier}")
-        base = parse_table_metadata(current.metadata_json) if current else None
+        base = parse_stored_metadata(current.metadata_json) if current else None
         check_requirements(requirements, base)
         metadata, text, changed = apply_table_updates(
             base,

@@ -52,6 +52,15 @@ def parse_table_metadata(text: str) -> TableMetadata:
         raise ValidationFailed(f"Invalid table metadata: {error}") from error
 
 
+def parse_stored_metadata(text: str) -> TableMetadata:
+    """Metadata the catalog stored itself: if it no longer parses, that is the server's fault
+    (a 500 for the operator to look into), not a bad request of the caller's."""
+    try:
+        return parse_table_metadata(text)
+    except ValidationFailed as error:
+        raise RuntimeError(f"Stored table metadata does not parse: {error.message}") from error
+
+
 def is_create(requirements: Sequence[TableRequirement]) -> bool:
     return any(isinstance(r, AssertCreate) for r in requirements)
 
