@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 from storage.io import ObjectInfo, ObjectStore
 from storage.locations import is_within
 
-_SCHEMES = {"s3a": "s3", "s3n": "s3"}
+_SCHEMES = {"s3a": "s3", "s3n": "s3"}  # one bucket, three spellings
 
 
 class OutsideLocation(Exception):
@@ -26,32 +26,41 @@ class OutsideLocation(Exception):
         self.root = root
 
 
-def _canonical(location: str) -> str | None:
-    """`scheme://netloc/path` with scheme aliases folded, or None for a path no backend would
-    read the way it reads: dot segments (raw or percent-encoded), a query or fragment, a host
-    on a `file:` URI (pyarrow would take it as a relative path), no scheme at all."""
+def canonical(location: str, *, decode_escapes: bool = False) -> str | None:
+    """`scheme://netloc/path` with scheme aliases folded and no trailing slash, or None for a
+    path that could mean more than it says: control characters, a backslash, a query or
+    fragment, dot segments (raw or percent-encoded), empty segments, a host on a `file:` URI
+    (pyarrow would take it as a relative path), no scheme at all.
+
+    Backends differ on whether they decode percent-escapes, so a path with escapes has no one
+    spelling: refused by default (what the catalog acts on must be unambiguous); with
+    `decode_escapes`, judged in its decoded spelling (at the door, where a writer's escaped
+    partition value is no attack as long as every reading of it stays inside).
+    """
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in location) or "\\" in location:
+        return None
     parts = urlsplit(location)
     scheme = _SCHEMES.get(parts.scheme.lower(), parts.scheme.lower())
-    if not scheme or parts.query or parts.fragment or "\\" in location:
+    if not scheme or parts.query or parts.fragment:
         return None
     if scheme == "file" and parts.netloc:
         return None
-    for path in (parts.path, unquote(parts.path)):
-        if any(segment in (".", "..") for segment in path.split("/")):
+    decoded = unquote(parts.path)
+    for path in (parts.path, decoded):
+        segments = path.rstrip("/").split("/")
+        if any(segment in (".", "..") for segment in segments) or "" in segments[1:]:
             return None
-    if parts.path != unquote(parts.path):
-        return None  # one spelling per object: backends differ on decoding escapes
-    return f"{scheme}://{parts.netloc}{parts.path}"
+    if parts.path != decoded and not decode_escapes:
+        return None
+    return f"{scheme}://{parts.netloc}{decoded}".rstrip("/")
 
 
-def within(location: str, root: str) -> bool:
-    """True when `location` names an object under `root`, in every backend's reading of it."""
-    canonical, canonical_root = _canonical(location), _canonical(root)
-    if canonical is None or canonical_root is None:
-        return False
-    return canonical.rstrip("/") != canonical_root.rstrip("/") and is_within(
-        canonical, canonical_root
-    )
+def within(location: str, root: str, *, decode_escapes: bool = False) -> bool:
+    """True when `location` names an object strictly under `root`, in every backend's reading
+    of it (see `canonical`)."""
+    path = canonical(location, decode_escapes=decode_escapes)
+    base = canonical(root, decode_escapes=decode_escapes)
+    return path is not None and base is not None and path != base and is_within(path, base)
 
 
 class ConfinedObjectStore:
@@ -89,7 +98,7 @@ class ConfinedObjectStore:
         self._open().delete(location)
 
     def _check_prefix(self, prefix: str) -> None:
-        if prefix.rstrip("/") + "/" != self.root or _canonical(self.root) is None:
+        if prefix.rstrip("/") + "/" != self.root or canonical(self.root) is None:
             self.check(prefix)
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:

@@ -23,6 +23,7 @@ from catalog.exceptions import (
     StorageUnavailable,
 )
 from catalog.protocol import CommitTableRequest
+from catalog.service.containment import NewSnapshots, check_commit_paths, check_snapshot_files
 from catalog.service.context import ServiceContext, finalize
 from catalog.service.identifiers import dotted
 from catalog.service.locations import (
@@ -69,6 +70,7 @@ class PreparedCommit:
     metadata_json: str
     wrote_file: bool
     location: str
+    new_snapshots: NewSnapshots | None = None
 
     @property
     def response(self) -> bytes:
@@ -127,9 +129,12 @@ class Committer:
         check_table_paths(metadata.location, metadata.properties, warehouse.location)
         if current is None or metadata.location.rstrip("/") != current.location.rstrip("/"):
             check_object_placement(placer, warehouse, namespace, metadata.location)
+        new_snapshots = check_commit_paths(base, metadata)
         version = metadata_version(current.metadata_location) + 1 if current else 0
         location = table_metadata_file(metadata.location, dict(metadata.properties), version)
-        return PreparedCommit(change, namespace, current, location, text, True, metadata.location)
+        return PreparedCommit(
+            change, namespace, current, location, text, True, metadata.location, new_snapshots
+        )
 
     def _discard(self, store: ObjectStore, prepared: Sequence[PreparedCommit]) -> None:
         for commit in prepared:
@@ -153,11 +158,15 @@ class Committer:
         """Commit every change or none; the response is the first table's, or empty. A change
         that creates or moves a table places it where `placer` may (`service.placement`)."""
         attempts = self._context.limits.commit_retries + 1
+        read_snapshots: set[tuple[int, str]] = set()  # a retry does not read them again
         for attempt in range(attempts):
             with self._context.store.read() as tx:
                 warehouse = self._context.warehouse(tx, warehouse_name)
                 prepared = [self._prepare(tx, warehouse, change, placer) for change in changes]
             store = self._context.storage.for_warehouse(warehouse)
+            for commit in prepared:  # file I/O, so outside any transaction
+                if commit.new_snapshots is not None:
+                    check_snapshot_files(store, commit.new_snapshots, read_snapshots)
             written: list[PreparedCommit] = []
             try:
                 for commit in prepared:

@@ -35,6 +35,7 @@ from catalog.protocol import (
     ReportMetricsRequest,
 )
 from catalog.service.commits import Committer, TableChange, write_metadata_file
+from catalog.service.containment import check_registered_paths
 from catalog.service.context import ServiceContext, finalize
 from catalog.service.identifiers import NAMESPACE_SEPARATOR, check_new_name, dotted
 from catalog.service.locations import (
@@ -534,6 +535,7 @@ class TableService:
         metadata = read_registered_metadata(store, location, parse_table_metadata)
         check_table_paths(metadata.location, metadata.properties, found.location)
         check_object_placement(placer, found, placed_in, metadata.location)
+        check_registered_paths(metadata, location)
         text = metadata_to_json(metadata)
         with self._context.store.write() as tx:
             ns = require_namespace(tx, found.id, namespace)

@@ -2,19 +2,24 @@
 
 A PyIceberg append is, on the wire, one updateTable request: `add-snapshot` plus
 `set-snapshot-ref main`, guarded by `assert-ref-snapshot-id main` (the parent) and
-`assert-table-uuid`. That request is what the catalog's commit path does work for; the data
-and manifest files behind it are the client's business and never read by the catalog. Built
+`assert-table-uuid`. That request is what the catalog's commit path does work for. The catalog
+reads a new snapshot's manifest list (it must exist, parse and name only the table's own
+files), so every append of a table shares one empty manifest list, written once per table and
+process; the data and manifest files behind a real append are the client's business. Built
 with pyiceberg's own models, so the JSON is PyIceberg's, and reused by the in-process baselines
 (the same updates handed to pyiceberg's `SqlCatalog.commit_table`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pyiceberg.table import CommitTableRequest
 from pyiceberg.table.metadata import TableMetadata
@@ -30,7 +35,22 @@ from pyiceberg.table.update import (
 )
 from pyiceberg.typedef import Identifier
 
-from tests.benchmarks.metadata import APPEND_SUMMARY, manifest_list, new_snapshot_id
+from tests.benchmarks.metadata import APPEND_SUMMARY, new_snapshot_id
+from tests.support.payloads import write_empty_manifest_list
+
+_WRITTEN: set[str] = set()
+
+
+def append_manifest_list(location: str) -> str:
+    """The empty manifest list the appends of the table at `location` share; written on first
+    use (tables of a `file://` warehouse, as every benchmark server has)."""
+    path = f"{location}/metadata/snap-empty.avro"
+    if path not in _WRITTEN:
+        if path.startswith("file://") and not Path(urlsplit(path).path).exists():
+            with contextlib.suppress(FileExistsError):  # another driver process was first
+                write_empty_manifest_list(path)
+        _WRITTEN.add(path)
+    return path
 
 
 @dataclass(frozen=True)
@@ -78,7 +98,7 @@ def next_append(head: TableHead) -> Append:
         parent_snapshot_id=head.snapshot_id,
         sequence_number=sequence_number,
         timestamp_ms=int(time.time() * 1000),
-        manifest_list=manifest_list(head.location, snapshot_id),
+        manifest_list=append_manifest_list(head.location),
         summary=Summary(Operation.APPEND, **APPEND_SUMMARY),
         schema_id=head.schema_id,
     )

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.support.payloads import SCHEMA
+from tests.support.payloads import SCHEMA, write_empty_manifest_list
 
 Metadata = dict[str, Any]
 
@@ -35,14 +35,27 @@ def client(base_url: str, token: str, timeout: float = 30) -> httpx.Client:
     )
 
 
-def create_table(http: httpx.Client, namespace: str, name: str, **properties: str) -> Metadata:
+def create_table(
+    http: httpx.Client,
+    namespace: str,
+    name: str,
+    file_io: dict[str, str] | None = None,
+    **properties: str,
+) -> Metadata:
+    """A new table, with the one (empty) manifest list all its chained snapshots share,
+    written with the FileIO properties `file_io` (none for a `file://` warehouse)."""
     response = http.post(
         f"/namespaces/{namespace}/tables",
         json={"name": name, "schema": SCHEMA, "properties": properties},
     )
     assert response.status_code == 200, response.text
     metadata: Metadata = response.json()["metadata"]
+    write_empty_manifest_list(manifest_list(metadata), file_io)
     return metadata
+
+
+def manifest_list(metadata: Metadata) -> str:
+    return f"{metadata['location']}/metadata/snap-empty.avro"
 
 
 def load(http: httpx.Client, namespace: str, name: str) -> tuple[str, Metadata]:
@@ -75,7 +88,7 @@ def change(metadata: Metadata, snapshot_id: int, properties: dict[str, str]) -> 
         "snapshot-id": snapshot_id,
         "sequence-number": metadata["last-sequence-number"] + 1,
         "timestamp-ms": max(int(time.time() * 1000), metadata["last-updated-ms"] + 1),
-        "manifest-list": f"{metadata['location']}/metadata/snap-{snapshot_id}.avro",
+        "manifest-list": manifest_list(metadata),
         "summary": {"operation": "append"},
         "schema-id": metadata["current-schema-id"],
     }

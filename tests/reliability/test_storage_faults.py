@@ -85,8 +85,14 @@ def test_storage_faults_fail_commits_cleanly_and_never_leave_a_dangling_pointer(
         namespace = f"faults_{uuid.uuid4().hex[:8]}"
         assert http.post("/namespaces", json={"namespace": [namespace]}).status_code == 200
         tables = [f"t{i}" for i in range(WRITERS)]
+        root_io = {
+            "s3.endpoint": server.s3_url,
+            "s3.access-key-id": ROOT_KEY,
+            "s3.secret-access-key": ROOT_SECRET,
+            "s3.region": "auto",
+        }
         for name in tables:
-            create_table(http, namespace, name)
+            create_table(http, namespace, name, root_io)
 
         outcomes: Counter[str] = Counter()
         acked = dict.fromkeys(tables, 0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from pyiceberg.io import load_file_io
+from pyiceberg.manifest import write_manifest_list
 
 SCHEMA: dict[str, Any] = {
     "type": "struct",
@@ -42,3 +44,20 @@ def commit(
 
 def set_properties(**values: str) -> dict[str, Any]:
     return {"action": "set-properties", "updates": values}
+
+
+def write_empty_manifest_list(location: str, properties: dict[str, str] | None = None) -> str:
+    """A valid manifest list with no manifests at `location`, for snapshots a test adds by
+    hand: the catalog reads a new snapshot's manifest list before accepting it. `properties`
+    are FileIO properties (an S3 endpoint and keys); a `file://` location needs none."""
+    io = load_file_io(properties or {}, location)
+    with write_manifest_list(
+        format_version=2,
+        output_file=io.new_output(location),
+        snapshot_id=1,
+        parent_snapshot_id=None,
+        sequence_number=1,
+        avro_compression="null",
+    ):
+        pass
+    return location
