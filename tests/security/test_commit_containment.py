@@ -26,23 +26,16 @@ import pytest
 from pyiceberg.catalog.rest import RestCatalog
 from pyiceberg.exceptions import BadRequestError
 from pyiceberg.manifest import (
-    DataFile,
-    DataFileContent,
-    FileFormat,
     ManifestContent,
-    ManifestEntry,
-    ManifestEntryStatus,
     ManifestFile,
-    ManifestWriterV2,
-    write_manifest_list,
 )
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Operation, Snapshot, Summary
 from pyiceberg.table.update import AddSnapshotUpdate, SetSnapshotRefUpdate
-from pyiceberg.typedef import Record
 
 from tests.support.engines import local_replacements, run_sql
 from tests.support.error_model import assert_error
+from tests.support.forged_manifests import manifest_list_with_delete_file, write_manifest_list_of
 from tests.support.server import CatalogServer
 from tests.support.vended import s3_client
 
@@ -292,55 +285,11 @@ def test_foreign_statistics_file_is_refused_and_table_unchanged(
     assert scene.victim_rows() == rows
 
 
-class DeleteManifestWriter(ManifestWriterV2):
-    """pyiceberg writes data manifests only; an engine's position-delete manifest is the
-    same file with `content` deletes."""
-
-    def content(self) -> ManifestContent:
-        return ManifestContent.DELETES
-
-    @property
-    def _meta(self) -> dict[str, str]:
-        return {**super()._meta, "content": "deletes"}
-
-
-def write_snapshot_with_delete_file(table: Table, snapshot_id: int, delete_file: str) -> str:
-    """With the attacker's own vended credentials, in its own location: a delete manifest that
-    names `delete_file`, and a manifest list holding it beside the current data manifests."""
-    metadata = f"{table.location()}/metadata/{uuid.uuid4()}"
-    writer = DeleteManifestWriter(
-        table.spec(),
-        table.schema(),
-        table.io.new_output(f"{metadata}-m0.avro"),
-        snapshot_id,
-        "null",
-    )
-    with writer:
-        writer.add_entry(
-            ManifestEntry.from_args(
-                status=ManifestEntryStatus.ADDED,
-                snapshot_id=snapshot_id,
-                data_file=DataFile.from_args(
-                    content=DataFileContent.POSITION_DELETES,
-                    file_path=delete_file,
-                    file_format=FileFormat.PARQUET,
-                    partition=Record(),
-                    record_count=1,
-                    file_size_in_bytes=100,
-                ),
-            )
-        )
-    current = table.current_snapshot()
-    assert current is not None
-    manifests = [*current.manifests(table.io), writer.to_manifest_file()]
-    return write_manifest_list_of(table, snapshot_id, manifests)
-
-
 def test_foreign_delete_file_in_own_manifest_is_refused(scene: Scene, own: Table) -> None:
     rows = scene.victim_rows()
     victim_file = next(iter(scene.victim_table().inspect.files().column("file_path").to_pylist()))
     snapshot_id = new_snapshot_id()
-    manifest_list = write_snapshot_with_delete_file(own, snapshot_id, victim_file)
+    manifest_list = manifest_list_with_delete_file(own, snapshot_id, victim_file)
     before = state(scene, own)  # the attacker's files are written; the commit is what matters
     response = commit(scene, own, add_snapshot(own, manifest_list, snapshot_id))
     assert_error(response, 400, "BadRequestException")
@@ -355,25 +304,9 @@ def test_own_delete_file_in_own_manifest_is_accepted(scene: Scene, own: Table) -
     """The same commit naming a delete file inside the table's location lands."""
     snapshot_id = new_snapshot_id()
     inside = f"{own.location()}/data/{uuid.uuid4()}-deletes.parquet"
-    manifest_list = write_snapshot_with_delete_file(own, snapshot_id, inside)
+    manifest_list = manifest_list_with_delete_file(own, snapshot_id, inside)
     response = commit(scene, own, add_snapshot(own, manifest_list, snapshot_id))
     assert response.status_code == 200, response.text
-
-
-def write_manifest_list_of(table: Table, snapshot_id: int, manifests: list[ManifestFile]) -> str:
-    current = table.current_snapshot()
-    assert current is not None
-    location = f"{table.location()}/metadata/snap-{snapshot_id}-{uuid.uuid4()}.avro"
-    with write_manifest_list(
-        format_version=2,
-        output_file=table.io.new_output(location),
-        snapshot_id=snapshot_id,
-        parent_snapshot_id=current.snapshot_id,
-        sequence_number=table.metadata.last_sequence_number + 1,
-        avro_compression="null",
-    ) as lists:
-        lists.add_manifests(manifests)
-    return location
 
 
 @pytest.mark.parametrize("as_added", [False, True], ids=["carried-over", "added"])

@@ -27,18 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 from pyiceberg.catalog.rest import RestCatalog
-from pyiceberg.manifest import (
-    DataFile,
-    DataFileContent,
-    FileFormat,
-    ManifestContent,
-    ManifestEntry,
-    ManifestEntryStatus,
-    ManifestWriterV2,
-    write_manifest_list,
-)
 from pyiceberg.table import Table
-from pyiceberg.typedef import Record
 
 from catalog.embedded_store import EmbeddedStore
 from catalog.maintenance.control import MaintenanceService
@@ -52,6 +41,7 @@ from catalog.settings import Settings
 from catalog.store.models import CatalogObject
 from storage.confined import within
 from tests.maintenance.control_support import admin, table_path
+from tests.support.forged_manifests import manifest_list_with_delete_file
 from tests.support.server import CatalogServer
 from tests.support.vended import denied, s3_client
 
@@ -221,50 +211,6 @@ def add_snapshot(
     return snapshot_id
 
 
-class _DeleteManifestWriter(ManifestWriterV2):
-    def content(self) -> ManifestContent:
-        return ManifestContent.DELETES
-
-
-def manifest_list_with_delete_file(attacker: Table, delete_file: str, snapshot_id: int) -> str:
-    """A manifest list in the attacker's location: its current data manifests, and a delete
-    manifest whose one position-delete file is `delete_file`."""
-    folder = attacker.location().rstrip("/") + "/metadata"
-    sequence = attacker.metadata.last_sequence_number + 1
-    writer = _DeleteManifestWriter(
-        attacker.spec(),
-        attacker.schema(),
-        attacker.io.new_output(f"{folder}/forged-deletes-{uuid.uuid4()}.avro"),
-        snapshot_id,
-        "deflate",
-    )
-    with writer:
-        writer.add_entry(
-            ManifestEntry.from_args(
-                status=ManifestEntryStatus.ADDED,
-                snapshot_id=snapshot_id,
-                sequence_number=sequence,
-                file_sequence_number=sequence,
-                data_file=DataFile.from_args(
-                    content=DataFileContent.POSITION_DELETES,
-                    file_path=delete_file,
-                    file_format=FileFormat.PARQUET,
-                    partition=Record(),
-                    record_count=1,
-                    file_size_in_bytes=1024,
-                ),
-            )
-        )
-    current = attacker.current_snapshot()
-    assert current is not None
-    location = f"{folder}/snap-forged-{uuid.uuid4()}.avro"
-    with write_manifest_list(
-        2, attacker.io.new_output(location), snapshot_id, current.snapshot_id, sequence, "deflate"
-    ) as manifests:
-        manifests.add_manifests([*current.manifests(attacker.io), writer.to_manifest_file()])
-    return location
-
-
 def set_row_location(server: CatalogServer, table: Table, location: str) -> None:
     """The location column of the table's row, as a database edit would leave it."""
     engine = sa.create_engine(settings_of(server).resolved_database_url)
@@ -404,7 +350,7 @@ def test_a_foreign_delete_file_is_never_read_by_compaction_nor_deleted_by_expira
     own_files = data_files_of(attacker)
     head = attacker.metadata.current_snapshot_id
     snapshot_id = random.randrange(1, 2**62)
-    forged_list = manifest_list_with_delete_file(attacker, foreign, snapshot_id)
+    forged_list = manifest_list_with_delete_file(attacker, snapshot_id, foreign)
     forge(
         server,
         attacker,
