@@ -29,6 +29,8 @@ from tests.benchmarks import (
     bench_load_table,
     bench_metadata_growth,
     bench_polaris,
+    bench_pyiceberg_append,
+    bench_wide_commit,
     external_s3,
 )
 from tests.benchmarks.machine import describe, load_average, summary
@@ -40,6 +42,8 @@ SUITES: dict[str, Callable[[Workspace], SuiteResult]] = {
     "load_table": bench_load_table.run,
     "commit": bench_commit.run,
     "metadata_growth": bench_metadata_growth.run,
+    "wide_commit": bench_wide_commit.run,
+    "pyiceberg_append": bench_pyiceberg_append.run,
     "list": bench_list.run,
     "s3": external_s3.run,
     "polaris": bench_polaris.run,

@@ -14,6 +14,7 @@ On SQLite and on PostgreSQL; on PostgreSQL also with two catalog processes shari
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from tests.benchmarks.commitload import CommitSpec, WriterSpec, run_commits
 from tests.benchmarks.inprocess import run_writers
 from tests.benchmarks.metadata import PARTITION_SPEC, PROPERTIES, SCHEMA
 from tests.benchmarks.pyiceberg_sql import open_sql_catalog, sql_writers
-from tests.benchmarks.rawcommit import raw_writers
+from tests.benchmarks.rawcommit import run_raw
 from tests.benchmarks.report import Column, Row, SuiteResult, ratio
 from tests.benchmarks.servers import auth_headers, catalog_client, catalog_servers, pid_of
 from tests.benchmarks.stats import CommitResult
@@ -81,19 +82,20 @@ COLUMNS = [
 ]
 
 
-def create_tables(client: httpx.Client, names: list[str]) -> dict[str, dict[str, Any]]:
+EVENT_TABLE: Mapping[str, Any] = {
+    "schema": orjson.loads(SCHEMA.model_dump_json()),
+    "partition-spec": orjson.loads(PARTITION_SPEC.model_dump_json()),
+    "properties": PROPERTIES,
+}
+
+
+def create_tables(
+    client: httpx.Client, names: list[str], definition: Mapping[str, Any] = EVENT_TABLE
+) -> dict[str, dict[str, Any]]:
     """Create each table through the catalog; its metadata as the catalog returned it."""
     created = {}
     for name in names:
-        response = client.post(
-            f"/namespaces/{NAMESPACE}/tables",
-            json={
-                "name": name,
-                "schema": orjson.loads(SCHEMA.model_dump_json()),
-                "partition-spec": orjson.loads(PARTITION_SPEC.model_dump_json()),
-                "properties": PROPERTIES,
-            },
-        )
+        response = client.post(f"/namespaces/{NAMESPACE}/tables", json={"name": name, **definition})
         response.raise_for_status()
         created[name] = response.json()["metadata"]
     return created
@@ -179,13 +181,8 @@ def _raw(
 ) -> CommitResult:
     names = [f"{workload.key}_raw_{i}" for i in range(workload.tables)]
     create_tables(client, names)
-    engine, writers = raw_writers(
-        database_url, NAMESPACE, [names[workload.table_of(i)] for i in range(workload.writers)]
-    )
-    try:
-        return run_writers(writers, appends, plan.cap_seconds)
-    finally:
-        engine.dispose()
+    tables = [names[workload.table_of(i)] for i in range(workload.writers)]
+    return run_raw(database_url, NAMESPACE, tables, appends, plan.cap_seconds)
 
 
 def _sql(catalog: Any, workload: Workload, appends: int, plan: Plan) -> CommitResult:

@@ -7,7 +7,9 @@ routing, validation, authentication, the thread hop and the database. Each catal
 measured right next to its baseline (same clients, same moment), so the noise of a shared
 machine lands on both. Clients load tables picked at random among the catalog's, so a larger
 catalog is not served from one hot row. The ETag rows send `If-None-Match` with the current
-tag: the catalog must still look the table up, but sends no body.
+tag: the catalog must still look the table up, but sends no body; each is set against the plain
+200 of the same catalog, clients and moment (server CPU per request, "cost ÷ 200"). PostgreSQL
+rows (the durable cluster of `servers.py`) are measured the same way, at 8 clients.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from tests.benchmarks.loadgen import HOW_IT_RUNS, LoadResult, LoadSpec, Request,
 from tests.benchmarks.populate import NAMESPACE
 from tests.benchmarks.report import Column, Row, SuiteResult, ratio
 from tests.benchmarks.servers import auth_headers, bare_server, catalog_servers, pid_of
-from tests.benchmarks.workspace import Workspace
+from tests.benchmarks.workspace import Backend, Workspace
 from tests.support.server import CatalogServer
 
 SAMPLED_TABLES = 1_000
@@ -36,12 +38,15 @@ class Plan:
     etag_clients: tuple[int, ...]
     seconds: float
     warmup: float
+    postgres_table_counts: tuple[int, ...]
+    postgres_clients: tuple[int, ...] = (8,)
 
 
-FULL = Plan((10, 10_000, 100_000), (1, 8, 32), (1, 8, 32), seconds=5.0, warmup=1.0)
-QUICK = Plan((10, 10_000), (1, 8, 32), (8,), seconds=1.5, warmup=0.3)
+FULL = Plan((10, 10_000, 100_000), (1, 8, 32), (1, 8, 32), 5.0, 1.0, (10, 10_000))
+QUICK = Plan((10, 10_000), (1, 8, 32), (8,), 1.5, 0.3, (10,))
 
 COLUMNS = [
+    Column("database", "database"),
     Column("tables", "tables", "int"),
     Column("request", "request"),
     Column("clients", "clients", "int"),
@@ -54,11 +59,21 @@ COLUMNS = [
     Column("base_p99", "ceiling p99", "ms"),
     Column("rate_ratio", "req/s ÷ ceiling", "ratio"),
     Column("p50_ratio", "p50 ÷ ceiling", "ratio"),
+    Column("cpu_ms", "srv CPU ms/req", "ms"),
+    Column("cost_vs_200", "cost ÷ 200", "ratio"),
 ]
 
 
-def compare(tables: int, request: str, clients: int, ours: LoadResult, ceiling: LoadResult) -> Row:
+def compare(
+    database: Backend,
+    tables: int,
+    request: str,
+    clients: int,
+    ours: LoadResult,
+    ceiling: LoadResult,
+) -> Row:
     return {
+        "database": database,
         "tables": tables,
         "request": request,
         "clients": clients,
@@ -71,6 +86,7 @@ def compare(tables: int, request: str, clients: int, ours: LoadResult, ceiling: 
         "base_p99": ceiling.latency.p99,
         "rate_ratio": ratio(ours.rate, ceiling.rate),
         "p50_ratio": ratio(ours.latency.p50, ceiling.latency.p50),
+        "cpu_ms": ours.server_cpu_ms,
         "catalog": ours.to_json(),
         "baseline": ceiling.to_json(),
     }
@@ -87,7 +103,12 @@ class Case:
     expect: tuple[int, ...]
 
 
-def cases(server: CatalogServer, tables: list[str], plan: Plan) -> tuple[list[Case], Response]:
+def cases(
+    server: CatalogServer,
+    tables: list[str],
+    clients: tuple[int, ...],
+    etag_clients: tuple[int, ...],
+) -> tuple[list[Case], Response]:
     """Plain loads of the sampled tables, and revalidations of some with their current ETag."""
     headers = auth_headers(server.data_dir)
     prefix = f"/v1/default/namespaces/{NAMESPACE}/tables"
@@ -103,11 +124,42 @@ def cases(server: CatalogServer, tables: list[str], plan: Plan) -> tuple[list[Ca
         loads[0].path, headers={**headers, "If-None-Match": first.headers["etag"]}
     )
     return [
-        Case("200", loads, loads, plan.clients, (200,)),
-        Case(
-            "304 (If-None-Match)", revalidations, [ceiling_revalidation], plan.etag_clients, (304,)
-        ),
+        Case("200", loads, loads, clients, (200,)),
+        Case("304 (If-None-Match)", revalidations, [ceiling_revalidation], etag_clients, (304,)),
     ], first
+
+
+def load(
+    port: int, pid: int, requests: list[Request], clients: int, case: Case, plan: Plan
+) -> LoadResult:
+    spec = LoadSpec(
+        [("127.0.0.1", port)], requests, clients, plan.seconds, plan.warmup, expect=case.expect
+    )
+    return run_load(spec, [pid])
+
+
+def measure(
+    workspace: Workspace, backend: Backend, tables: int, clients: tuple[int, ...], plan: Plan
+) -> tuple[list[Row], int]:
+    """Every case at every client count on a catalog of `tables` tables; the response size."""
+    populated = workspace.populated(tables, backend)
+    names = [populated.table_name(i) for i in range(tables)]
+    picked = random.Random(tables).sample(names, min(tables, SAMPLED_TABLES))
+    etag_clients = plan.etag_clients if backend == "sqlite" else clients
+    rows = []
+    with catalog_servers(populated.data_dir, populated.database_url) as [server]:
+        todo, first = cases(server, picked, clients, etag_clients)
+        with bare_server(first.content, first.headers["etag"]) as bare:
+            for case in todo:
+                for count in case.clients:
+                    ours = load(server.port, pid_of(server), case.requests, count, case, plan)
+                    ceiling = load(bare.port, bare.pid, case.ceiling_requests, count, case, plan)
+                    rows.append(compare(backend, tables, case.label, count, ours, ceiling))
+    plain = {row["clients"]: row["cpu_ms"] for row in rows if row["request"] == "200"}
+    for row in rows:
+        if row["request"] != "200":
+            row["cost_vs_200"] = ratio(row["cpu_ms"], plain.get(row["clients"]))
+    return rows, len(first.content)
 
 
 def run(workspace: Workspace) -> SuiteResult:
@@ -116,47 +168,23 @@ def run(workspace: Workspace) -> SuiteResult:
         "load_table", "loadTable over HTTP vs a bare ASGI app (the ceiling)", COLUMNS
     )
     body_bytes = 0
-    for tables in plan.table_counts:
-        populated = workspace.populated(tables)
-        names = [populated.table_name(i) for i in range(tables)]
-        picked = random.Random(tables).sample(names, min(tables, SAMPLED_TABLES))
-        with catalog_servers(populated.data_dir, populated.database_url) as [server]:
-            todo, first = cases(server, picked, plan)
-            body_bytes = len(first.content)
-            with bare_server(first.content, first.headers["etag"]) as bare:
-                for case in todo:
-                    for clients in case.clients:
-                        ours = run_load(
-                            LoadSpec(
-                                [("127.0.0.1", server.port)],
-                                case.requests,
-                                clients,
-                                plan.seconds,
-                                plan.warmup,
-                                expect=case.expect,
-                            ),
-                            [pid_of(server)],
-                        )
-                        ceiling = run_load(
-                            LoadSpec(
-                                [("127.0.0.1", bare.port)],
-                                case.ceiling_requests,
-                                clients,
-                                plan.seconds,
-                                plan.warmup,
-                                expect=case.expect,
-                            ),
-                            [bare.pid],
-                        )
-                        result.rows.append(compare(tables, case.label, clients, ours, ceiling))
+    sizes: list[tuple[Backend, int, tuple[int, ...]]] = [
+        *(("sqlite", tables, plan.clients) for tables in plan.table_counts),
+        *(("postgres", tables, plan.postgres_clients) for tables in plan.postgres_table_counts),
+    ]
+    for backend, tables, clients in sizes:
+        rows, body_bytes = measure(workspace, backend, tables, clients, plan)
+        result.rows += rows
     result.notes += [
         HOW_IT_RUNS,
         f"each figure: {plan.warmup:g} s warm-up, then {plan.seconds:g} s; the ceiling is measured "
         "right after the catalog figure, with the same clients and the same request headers",
         f"tables loaded at random among {SAMPLED_TABLES:,} of the catalog's (ETag rows: "
-        f"{ETAG_TABLES}); response body {body_bytes:,} bytes; SQLite; one catalog process; "
-        "authenticated with the admin API token",
-        "srv CPU: catalog process CPU time per wall second (1.00 = one core busy)",
+        f"{ETAG_TABLES}); response body {body_bytes:,} bytes; one catalog process; "
+        "authenticated with the admin API token; PostgreSQL: fsync=on, synchronous_commit=on",
+        "srv CPU: catalog process CPU time per wall second (1.00 = one core busy); CPU ms/req: "
+        "the catalog's CPU time in the measured window per request in it; cost ÷ 200: a row's "
+        "CPU ms/req over the plain 200's at the same database, size and clients",
     ]
-    result.data["populate_seconds"] = {str(k): v for k, v in workspace.populate_seconds.items()}
+    result.data["populate_seconds"] = dict(workspace.populate_seconds)
     return result

@@ -31,9 +31,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import Engine
 
-from tests.benchmarks.inprocess import run_writers
 from tests.benchmarks.loadgen import HOW_IT_RUNS, LoadResult, LoadSpec, Request, run_load
 from tests.benchmarks.polaris_tree import (
     Created,
@@ -49,7 +47,7 @@ from tests.benchmarks.polarisload import (
     TableTarget,
     run_polaris_load,
 )
-from tests.benchmarks.rawcommit import raw_writers
+from tests.benchmarks.rawcommit import run_raw
 from tests.benchmarks.report import Column, Row, SuiteResult, ratio
 from tests.benchmarks.servers import auth_headers, bare_server, catalog_servers, pid_of
 from tests.benchmarks.stats import CommitResult
@@ -203,12 +201,7 @@ class Pass:
     def raw(self, levels: tuple[str, ...], names: list[str], appends: int) -> CommitResult:
         """The floor: `appends` raw appends per table, one in-process writer per table."""
         self.create_tables(levels, names)
-        engine: Engine
-        engine, writers = raw_writers(self.database_url, "\x1f".join(levels), names)
-        try:
-            return run_writers(writers, appends, 600)
-        finally:
-            engine.dispose()
+        return run_raw(self.database_url, "\x1f".join(levels), names, appends)
 
 
 def create_pass(run: Pass, created: list[Created]) -> None:

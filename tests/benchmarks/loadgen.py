@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import KW_ONLY, asdict, dataclass, field, replace
 from typing import Any
 
-from tests.benchmarks.cpu import run_driver
+from tests.benchmarks.cpu import process_cpu_seconds, run_driver
 from tests.benchmarks.http1 import Connection, encode_request
 from tests.benchmarks.stats import Latency
 
@@ -52,6 +52,7 @@ class LoadSpec:
     count: int | None = None
     shuffle: bool = True
     expect: tuple[int, ...] = (200,)
+    watch_pids: tuple[int, ...] = ()  # servers whose CPU per measured request to report
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class LoadResult:
     mean_body_bytes: float
     client_cpu: float
     server_cpu: float | None = None
+    server_cpu_ms: float | None = None  # server CPU per request, over the measured window only
 
     @property
     def rate(self) -> float:
@@ -132,11 +134,25 @@ async def _generate(spec: LoadSpec) -> LoadResult:
         finally:
             connection.close()
 
+    def server_cpu_seconds() -> float:
+        return sum(process_cpu_seconds(pid) for pid in spec.watch_pids)
+
+    server_cpu_at_start: list[float] = []
+
+    async def mark_window_start() -> None:
+        await asyncio.sleep(max(0.0, (measure_from - time.perf_counter_ns()) / 1e9))
+        server_cpu_at_start.append(server_cpu_seconds())
+
+    marker = asyncio.create_task(mark_window_start())
     cpu_before = time.process_time()
     await asyncio.gather(*(worker(i) for i in range(spec.connections)))
     cpu = time.process_time() - cpu_before
     wall = (time.perf_counter_ns() - started) / 1e9
     count = len(samples)
+    marker.cancel()
+    server_cpu_ms = None
+    if spec.watch_pids and server_cpu_at_start and count:
+        server_cpu_ms = (server_cpu_seconds() - server_cpu_at_start[0]) * 1000 / count
     return LoadResult(
         requests=count,
         seconds=(last_end - measure_from) / 1e9,
@@ -146,6 +162,7 @@ async def _generate(spec: LoadSpec) -> LoadResult:
         errors=errors,
         mean_body_bytes=body_bytes / count if count else 0.0,
         client_cpu=cpu / wall if wall > 0 else 0.0,
+        server_cpu_ms=server_cpu_ms,
     )
 
 
@@ -159,6 +176,7 @@ def _spec_from_json(data: dict[str, Any]) -> LoadSpec:
         count=data["count"],
         shuffle=data["shuffle"],
         expect=tuple(data["expect"]),
+        watch_pids=tuple(data["watch_pids"]),
     )
 
 
@@ -172,7 +190,10 @@ def _result_from_json(data: dict[str, Any]) -> LoadResult:
 def run_load(spec: LoadSpec, watch_pids: Sequence[int] = ()) -> LoadResult:
     """Run `spec` in a fresh client process; `watch_pids` are the servers whose CPU to report."""
     data, server_cpu = run_driver(
-        "tests.benchmarks.loadgen", asdict(spec), spec.warmup + spec.seconds + 120, watch_pids
+        "tests.benchmarks.loadgen",
+        asdict(replace(spec, watch_pids=tuple(watch_pids))),
+        spec.warmup + spec.seconds + 120,
+        watch_pids,
     )
     result = _result_from_json(data)
     return replace(result, server_cpu=server_cpu) if server_cpu is not None else result

@@ -40,9 +40,12 @@ class SqlCatalogWriter:
         return True
 
 
-def open_sql_catalog(database_url: str, warehouse: Path) -> SqlCatalog:
-    warehouse.mkdir(parents=True, exist_ok=True)
-    return SqlCatalog("bench", uri=database_url, warehouse=warehouse.as_uri())
+def open_sql_catalog(database_url: str, warehouse: Path | str, **properties: str) -> SqlCatalog:
+    """On a local folder, or on an object store URI (`s3.*` properties say how to reach it)."""
+    if isinstance(warehouse, Path):
+        warehouse.mkdir(parents=True, exist_ok=True)
+        warehouse = warehouse.as_uri()
+    return SqlCatalog("bench", uri=database_url, warehouse=warehouse, **properties)
 
 
 def sql_writers(catalog: SqlCatalog, namespace: str, tables: list[str]) -> list[SqlCatalogWriter]:

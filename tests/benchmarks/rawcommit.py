@@ -22,7 +22,9 @@ from sqlalchemy import Engine, select, update
 from catalog.store.database import WRITE_OPTIONS, create_catalog_engine
 from catalog.store.models import CatalogObject, Namespace, utcnow
 from storage.io import LocalObjectStore
+from tests.benchmarks.inprocess import run_writers
 from tests.benchmarks.metadata import Document, append_to
+from tests.benchmarks.stats import CommitResult
 
 
 @dataclass(frozen=True)
@@ -103,3 +105,14 @@ def raw_writers(
             pointer = Pointer(row.id, row.metadata_location, row.version)
             writers.append(RawWriter(engine, pointer, row.metadata_json))
     return engine, writers
+
+
+def run_raw(
+    database_url: str, namespace: str, tables: list[str], appends: int, seconds: float = 600
+) -> CommitResult:
+    """The floor measured: `appends` raw appends per entry of `tables`, one thread each."""
+    engine, writers = raw_writers(database_url, namespace, tables)
+    try:
+        return run_writers(writers, appends, seconds)
+    finally:
+        engine.dispose()

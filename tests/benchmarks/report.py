@@ -38,15 +38,18 @@ class SuiteResult:
     notes: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    tables: list[SuiteResult] = field(default_factory=list)  # more tables, printed after this
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "name": self.name,
             "title": self.title,
             "columns": [{"key": c.key, "header": c.header, "kind": c.kind} for c in self.columns],
             "rows": self.rows,
             "notes": self.notes,
             "data": self.data,
             "seconds": round(self.seconds, 1),
+            "tables": [table.to_json() for table in self.tables],
         }
 
 
@@ -87,7 +90,10 @@ def render(result: SuiteResult, console: Console) -> None:
     console.print(table)
     for note in result.notes:
         console.print(f"  [dim]{note}[/dim]", highlight=False)
-    console.print(f"  [dim]suite time {result.seconds:.0f} s[/dim]\n")
+    for extra in result.tables:
+        render(extra, console)
+    if result.seconds:
+        console.print(f"  [dim]suite time {result.seconds:.0f} s[/dim]\n")
 
 
 def ratio(value: float | None, baseline: float | None) -> float | None:
@@ -109,6 +115,7 @@ def markdown(name: str, suite: dict[str, Any]) -> str:
         )
     lines.append("")
     lines += [f"- {note}" for note in suite["notes"]]
+    lines += ["", *(markdown(table["name"], table) for table in suite.get("tables", []))]
     return "\n".join(lines) + "\n"
 
 

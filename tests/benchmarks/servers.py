@@ -39,7 +39,11 @@ def auth_headers(data_dir: Path) -> dict[str, str]:
 
 @contextmanager
 def catalog_servers(
-    data_dir: Path, database_url: str | None, count: int = 1
+    data_dir: Path,
+    database_url: str | None,
+    count: int = 1,
+    storage: str = "file",
+    env: dict[str, str] | None = None,
 ) -> Iterator[list[CatalogServer]]:
     """`count` catalog processes on one database (more than one only makes sense on PostgreSQL).
 
@@ -47,11 +51,13 @@ def catalog_servers(
     the admin token, which the others then find. The default warehouse is a local folder (the
     test harness's choice too), so a commit writes its metadata file to disk with fsync, as
     the raw baseline does; the embedded S3 store `serve` runs beside the catalog stays idle.
+    `storage="embedded"` puts the default warehouse on that store instead (the product's
+    default); `env` adds `ICEFLOE_*` settings (e.g. the log level).
     """
     with ExitStack() as stack:
         servers: list[CatalogServer] = []
         for _ in range(count):
-            server = CatalogServer(data_dir, database_url, storage="file").start()
+            server = CatalogServer(data_dir, database_url, env=env, storage=storage).start()
             stack.callback(server.stop)
             servers.append(server)
         yield servers

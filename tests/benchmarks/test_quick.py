@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -43,11 +44,11 @@ def test_load_generator_counts_every_answer_of_a_bare_server() -> None:
     assert revalidated.mean_body_bytes == 0
 
 
-def test_quick_run_of_one_suite_prints_its_table_and_writes_the_report(tmp_path: Path) -> None:
-    out = tmp_path / "results.json"
-    command = [sys.executable, "-m", "tests.benchmarks", "--suite", "metadata_growth", "--quick"]
+def run_quick(out: Path, *suites: str) -> dict[str, Any]:
+    """`python -m tests.benchmarks --quick` on `suites`: its report, once it printed each."""
+    command = [sys.executable, "-m", "tests.benchmarks", "--quick", "--out", str(out)]
     completed = subprocess.run(
-        [*command, "--out", str(out)],
+        [*command, *(f"--suite={name}" for name in suites)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -55,13 +56,38 @@ def test_quick_run_of_one_suite_prints_its_table_and_writes_the_report(tmp_path:
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "metadata_growth" in completed.stdout
-    report = json.loads(out.read_text())
+    assert all(name in completed.stdout for name in suites)
+    report: dict[str, Any] = json.loads(out.read_text())
     assert report["quick"] is True and report["failed"] == []
+    return report
+
+
+def test_quick_run_of_one_suite_prints_its_table_and_writes_the_report(tmp_path: Path) -> None:
+    report = run_quick(tmp_path / "results.json", "metadata_growth")
     suite = report["suites"]["metadata_growth"]
     assert [row["snapshots"] for row in suite["rows"]] == [10, 1_000]
     assert all(row["errors"] == 0 for row in suite["rows"])
     assert {"cores", "cpu_model", "python", "sqlite", "packages"} <= set(report["machine"])
+
+
+def test_append_suites_run_real_appends_and_count_the_requests_of_one(tmp_path: Path) -> None:
+    report = run_quick(tmp_path / "results.json", "wide_commit", "pyiceberg_append")
+    wide = report["suites"]["wide_commit"]["rows"]
+    assert [row["columns"] for row in wide] == [13, 999]
+    appends = report["suites"]["pyiceberg_append"]
+    assert [row["warehouse"] for row in appends["rows"]] == ["embedded", "file"]
+    assert all(row["errors"] == 0 for row in [*wide, *appends["rows"]])
+    [requests] = appends["tables"]
+    commits = {
+        row["warehouse"]: row["per_append"]
+        for row in requests["rows"]
+        if row["operation"].startswith("POST /v1/default/namespaces/{ns}/tables/")
+    }
+    assert commits == {"embedded": 1, "file": 1}
+    assert any(
+        row["warehouse"] == "embedded" and row["port"] == "S3" and row["caller"] == "client"
+        for row in requests["rows"]
+    )
 
 
 def test_polaris_drivers_build_the_tree_and_land_every_paced_append(tmp_path: Path) -> None:

@@ -24,8 +24,8 @@ class Workspace:
         self.root = Path(tempfile.mkdtemp(prefix="icefloe-bench-"))
         self._keep = keep
         self._postgres: PostgresCluster | None = None
-        self._populated: dict[int, PopulatedCatalog] = {}
-        self.populate_seconds: dict[int, float] = {}
+        self._populated: dict[tuple[int, Backend], PopulatedCatalog] = {}
+        self.populate_seconds: dict[str, float] = {}
 
     def directory(self, name: str) -> Path:
         return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.root))
@@ -43,17 +43,18 @@ class Workspace:
         """A fresh, empty database; None means the catalog's default SQLite file."""
         return self.postgres.create_database() if backend == "postgres" else None
 
-    def populated(self, tables: int) -> PopulatedCatalog:
-        if tables not in self._populated:
+    def populated(self, tables: int, backend: Backend = "sqlite") -> PopulatedCatalog:
+        if (tables, backend) not in self._populated:
             started = time.perf_counter()
-            self._populated[tables] = populate(
-                self.directory(f"populated-{tables}"),
-                None,
+            self._populated[tables, backend] = populate(
+                self.directory(f"populated-{backend}-{tables}"),
+                self.database_url(backend),
                 tables,
                 namespaces=int(tables * NAMESPACES_PER_TABLE),
             )
-            self.populate_seconds[tables] = time.perf_counter() - started
-        return self._populated[tables]
+            key = str(tables) if backend == "sqlite" else f"{tables} {backend}"
+            self.populate_seconds[key] = time.perf_counter() - started
+        return self._populated[tables, backend]
 
     def close(self) -> None:
         if self._postgres is not None:
