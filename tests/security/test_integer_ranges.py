@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from pyiceberg.catalog.rest import RestCatalog
 
 from tests.support.error_model import assert_error
-from tests.support.payloads import SCHEMA, create_table, set_properties
+from tests.support.payloads import SCHEMA, create_table, set_properties, write_empty_manifest_list
 from tests.support.server import CatalogServer
 
 INT = (-(2**31), 2**31 - 1)
@@ -67,7 +67,9 @@ def fresh_table(client: httpx.Client, namespace: str) -> tuple[str, str]:
     """A new table's name and location."""
     name = f"t_{uuid.uuid4().hex[:10]}"
     created = create_table(client, namespace, name)
-    return name, created["metadata"]["location"]
+    location: str = created["metadata"]["location"]
+    write_empty_manifest_list(f"{location}/metadata/snap-1.avro")  # what `snapshot` names
+    return name, location
 
 
 def local_path(uri: str) -> Path:
@@ -383,7 +385,7 @@ def update(draw: st.DrawFn, location: str) -> Tagged:
             )
         )
         body = {
-            "manifest-list": f"{location}/metadata/snap-{uuid.uuid4().hex}.avro",
+            "manifest-list": f"{location}/metadata/snap-1.avro",  # written by fresh_table
             "summary": {"operation": "append"},
             **numbers,
         }
