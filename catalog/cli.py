@@ -268,7 +268,7 @@ def warehouse_create(
     path_style: Annotated[bool, typer.Option(help="Path-style bucket addressing.")] = True,
     embedded: Annotated[
         bool,
-        typer.Option(help="On the embedded store (s3://BUCKET[/prefix]); the bucket is created."),
+        typer.Option(help="On the embedded store (s3://BUCKET\\[/prefix]); the bucket is created."),
     ] = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,

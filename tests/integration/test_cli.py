@@ -5,6 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import typer
+from typer.testing import CliRunner
+
+from catalog.cli import app
 
 
 def icefloe(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -107,3 +113,25 @@ def test_token_scope_errors_are_clear(tmp_path: Path) -> None:
         "token", "create", "x", "-w", "a", "--expires-in", "soon", data_dir=tmp_path
     )
     assert bad_duration.returncode != 0
+
+
+def _command_paths(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = [path]
+    for name, sub in getattr(command, "commands", {}).items():
+        paths += _command_paths(sub, (*path, name))
+    return paths
+
+
+def test_every_command_prints_its_help() -> None:
+    """Help text is rich markup: a literal `[/prefix]` once crashed `warehouse create --help`
+    with a MarkupError. Every command and group, asked for help, answers it."""
+    root = typer.main.get_command(app)
+    runner = CliRunner()
+    paths = _command_paths(root)
+    assert ("warehouse", "create") in paths and ("maintain",) in paths
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"], terminal_width=100)
+        assert result.exit_code == 0, (path, result.output, result.exception)
+        assert "Usage:" in result.output, (path, result.output)
+    created = runner.invoke(app, ["warehouse", "create", "--help"], terminal_width=200)
+    assert "s3://BUCKET[/prefix]" in created.output
