@@ -21,7 +21,7 @@ from catalog.app import build_catalog, create_app
 from catalog.cli_maintain import maintain_app
 from catalog.connect import duckdb_snippet, pyiceberg_snippet, spark_snippet
 from catalog.data_dir import ADMIN_TOKEN_FILE
-from catalog.embedded_store import EmbeddedStore
+from catalog.embedded_store import EmbeddedStore, record_endpoint
 from catalog.exceptions import CatalogError
 from catalog.logging import configure_logging
 from catalog.service.catalog import CatalogService
@@ -192,6 +192,7 @@ def serve(
             )
         )
         embedded = EmbeddedStore(settings.s3_endpoint, s3_app.root_credentials, s3_app)
+        record_endpoint(settings)
     try:
         catalog = build_catalog(settings, embedded)
         warehouse = ensure_default_warehouse(catalog, settings, embedded)

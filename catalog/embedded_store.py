@@ -7,6 +7,7 @@ store ever sits in the catalog database.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,8 @@ from storage.s3 import (
 
 EMBEDDED = "embedded"
 REGION = "auto"
+ENDPOINT_FILE = "endpoint"  # in the store's data directory: where `serve` serves it
+_ENDPOINT_SETTINGS = {"s3_port", "s3_public_url", "host"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class EmbeddedStore:
             settings.s3_root_access_key_id,
             settings.s3_root_secret_access_key,
         )
-        return cls(settings.s3_endpoint, root)
+        return cls(served_endpoint(settings), root)
 
     @property
     def authority(self) -> CredentialAuthority:
@@ -79,3 +82,22 @@ class EmbeddedStore:
         )
         if filesystem.get_file_info(bucket).type == pafs.FileType.NotFound:
             filesystem.create_dir(bucket)
+
+
+def record_endpoint(settings: Settings) -> None:
+    """Written by `serve` on start, so that a command run beside it (`icefloe maintain`)
+    reaches the store where it really is, not at the default port."""
+    path = settings.s3_data_dir / ENDPOINT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{ENDPOINT_FILE}.{os.getpid()}")
+    temporary.write_text(settings.s3_endpoint + "\n")
+    temporary.replace(path)
+
+
+def served_endpoint(settings: Settings) -> str:
+    """The endpoint these settings name when they name one (a port, a public URL, a host),
+    else the one the last `serve` on this data directory recorded, else the default."""
+    recorded = settings.s3_data_dir / ENDPOINT_FILE
+    if _ENDPOINT_SETTINGS & settings.model_fields_set or not recorded.exists():
+        return settings.s3_endpoint
+    return recorded.read_text().strip() or settings.s3_endpoint

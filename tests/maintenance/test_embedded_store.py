@@ -5,6 +5,8 @@ the result."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +22,7 @@ from catalog.maintenance.engine import run_job
 from catalog.maintenance.jobs import JobKind, MaintenancePolicy, TableRef
 from catalog.service.context import ServiceContext
 from tests.maintenance.conftest import engine_context, rest_catalog
-from tests.maintenance.test_compaction import SMALL, batch
+from tests.maintenance.test_compaction import SCHEMA, SMALL, batch
 from tests.maintenance.test_expiration_orphans import needed_by
 from tests.support import duckdb_iceberg
 from tests.support.server import CatalogServer
@@ -128,3 +130,29 @@ def test_compaction_applies_position_deletes_then_expiry_and_orphans_clean_the_b
         assert duckdb_ids(s3_server, identifier) == expected_ids
     finally:
         context.store.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_maintain_on_the_command_line_finds_the_store_where_serve_runs_it(
+    s3_server: CatalogServer,
+) -> None:
+    """`icefloe maintain` beside a server started with `--s3-port` (any port but 9000) reaches
+    the embedded store there: `serve` records where it serves it in the data directory."""
+    catalog = rest_catalog(s3_server)
+    namespace = f"cli_{uuid.uuid4().hex[:8]}"
+    catalog.create_namespace(namespace)
+    table = catalog.create_table(f"{namespace}.t", schema=SCHEMA)
+    for start in range(0, 40, 10):
+        table.append(batch(start, 10))
+    assert s3_server.s3_port != 9000
+    command = ["maintain", f"{namespace}.t", "--compact", "--data-dir", str(s3_server.data_dir)]
+    done = subprocess.run(
+        [sys.executable, "-m", "catalog", *command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    compacted = catalog.load_table(f"{namespace}.t")
+    assert compacted.current_snapshot().summary.operation.value == "replace"
+    assert sorted(compacted.scan().to_arrow()["id"].to_pylist()) == list(range(40))
