@@ -32,7 +32,6 @@ from pyiceberg.manifest import (
     ManifestFile,
     read_manifest_list,
 )
-from pyiceberg.table.snapshots import Snapshot
 
 from catalog.exceptions import BadRequest, StorageUnavailable
 from storage.confined import within
@@ -71,14 +70,13 @@ class NewSnapshots:
     parents of those that have one in the new metadata (their manifests may be inherited)."""
 
     location: str
-    snapshots: tuple[Snapshot, ...]
-    parents: Mapping[int, Snapshot]
+    snapshots: tuple[Mapping[str, Any], ...]  # snapshots as the metadata document holds them
+    parents: Mapping[int, Mapping[str, Any]]
 
 
 def check_commit_paths(base: Mapping[str, Any] | None, metadata: Mapping[str, Any]) -> NewSnapshots:
     """The paths `metadata` adds to `base` lie inside the table location (all of them when
-    there is no base). Both are metadata documents (JSON form): a commit's path has them
-    without parsing a model, and only what is added becomes one.
+    there is no base). Both are metadata documents (JSON form), as a commit has them.
     Pure: the files are read later, by `check_snapshot_files`."""
     location: str = metadata["location"]
     snapshots: list[Mapping[str, Any]] = metadata.get("snapshots") or []
@@ -102,12 +100,8 @@ def check_commit_paths(base: Mapping[str, Any] | None, metadata: Mapping[str, An
                 f"metadata-log[{index}].metadata-file", entry["metadata-file"], location
             )
     parent_ids = {s.get("parent-snapshot-id") for s in added} - {None}
-    parents = {
-        s["snapshot-id"]: Snapshot.model_validate(s)
-        for s in snapshots
-        if s["snapshot-id"] in parent_ids
-    }
-    return NewSnapshots(location, tuple(Snapshot.model_validate(s) for s in added), parents)
+    parents = {s["snapshot-id"]: s for s in snapshots if s["snapshot-id"] in parent_ids}
+    return NewSnapshots(location, tuple(added), parents)
 
 
 def check_registered_paths(metadata: Mapping[str, Any], metadata_location: str) -> None:
@@ -183,14 +177,15 @@ def check_snapshot_files(
     the snapshots already read by this commit (a retry does not read them again)."""
     reader = _StoreReader(store)
     for snapshot in new.snapshots:
-        key = (snapshot.snapshot_id, snapshot.manifest_list)
+        snapshot_id, manifest_list = snapshot["snapshot-id"], snapshot["manifest-list"]
+        key = (snapshot_id, manifest_list)
         if key in checked:
             continue
-        field = _snapshot_field(snapshot.snapshot_id)
+        field = _snapshot_field(snapshot_id)
         inherited: set[str] | None = None
-        for manifest in _manifests(reader, field, snapshot.manifest_list):
+        for manifest in _manifests(reader, field, manifest_list):
             path = manifest.manifest_path
-            if manifest.added_snapshot_id != snapshot.snapshot_id:
+            if manifest.added_snapshot_id != snapshot_id:
                 if inside(path, new.location):
                     continue
                 if inherited is None:
@@ -222,10 +217,12 @@ def check_snapshot_files(
         checked.add(key)
 
 
-def _parent_manifests(reader: _StoreReader, new: NewSnapshots, snapshot: Snapshot) -> set[str]:
-    parent_id = snapshot.parent_snapshot_id
+def _parent_manifests(
+    reader: _StoreReader, new: NewSnapshots, snapshot: Mapping[str, Any]
+) -> set[str]:
+    parent_id = snapshot.get("parent-snapshot-id")
     parent = new.parents.get(parent_id) if parent_id is not None else None
     if parent is None:
         return set()
-    field = _snapshot_field(parent.snapshot_id)
-    return {m.manifest_path for m in _manifests(reader, field, parent.manifest_list)}
+    field = _snapshot_field(parent["snapshot-id"])
+    return {m.manifest_path for m in _manifests(reader, field, parent["manifest-list"])}
