@@ -381,7 +381,7 @@ def _outcome(run: Any) -> tuple[str, Any]:
 
 
 @settings(
-    max_examples=400,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
