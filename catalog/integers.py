@@ -232,7 +232,12 @@ def metadata_problem(text: str) -> str | None:
     large outside the integer fields (a column default, say) is rare, and then the text is
     decoded again by the standard library, which keeps every integer exact.
     """
-    problem = integer_problem(orjson.loads(text), lossy=True)
+    return decoded_metadata_problem(orjson.loads(text), text)
+
+
+def decoded_metadata_problem(document: Any, text: str) -> str | None:
+    """`metadata_problem` of `text`, already decoded by orjson into `document`."""
+    problem = integer_problem(document, lossy=True)
     if problem == _RECHECK:
         return integer_problem(json.loads(text))
     return problem

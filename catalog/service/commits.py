@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import orjson
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.exceptions import (
@@ -36,7 +38,9 @@ from catalog.service.namespaces import require_namespace
 from catalog.service.placement import Placer, check_object_placement
 from catalog.service.ports import CatalogTransaction
 from catalog.service.rendering import commit_result
+from catalog.service.stored_documents import StoredDocuments
 from catalog.service.table_metadata import (
+    apply_document_commit,
     apply_table_updates,
     check_requirements,
     is_create,
@@ -71,6 +75,10 @@ class PreparedCommit:
     wrote_file: bool
     location: str
     new_snapshots: NewSnapshots | None = None
+    #: Set when only these parts of the document are new (`PointerSwap.new_parts`).
+    new_parts: dict[str, Any] | None = None
+    #: What `metadata_json` decodes to, kept for the next commit once this one has landed.
+    document: dict[str, Any] | None = None
 
     @property
     def response(self) -> bytes:
@@ -90,6 +98,7 @@ def write_metadata_file(store: ObjectStore, location: str, text: str) -> None:
 class Committer:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
+        self._documents = StoredDocuments()
 
     def _prepare(
         self,
@@ -108,14 +117,29 @@ class Committer:
         requirements = change.request.requirements
         if current is None and not is_create(requirements):
             raise NoSuchTable(f"Table does not exist: {identifier}")
-        base = parse_stored_metadata(current.metadata_json) if current else None
-        check_requirements(requirements, base)
-        metadata, text, changed = apply_table_updates(
-            base,
-            current.metadata_json if current else None,
-            change.request.updates,
-            current.metadata_location if current else None,
+        base_document = self._documents.get(current) if current else None
+        fast = (
+            apply_document_commit(
+                base_document, requirements, change.request.updates, current.metadata_location
+            )
+            if current is not None and base_document is not None
+            else None
         )
+        new_parts: dict[str, Any] | None = None
+        if fast is not None:
+            document, changed = fast.document, fast.changed
+            if changed:
+                new_parts = fast.added_parts()
+        else:
+            base = parse_stored_metadata(current.metadata_json) if current else None
+            check_requirements(requirements, base)
+            _, document, changed = apply_table_updates(
+                base,
+                current.metadata_json if current else None,
+                change.request.updates,
+                current.metadata_location if current else None,
+            )
+        location: str = document["location"]
         if current is not None and not changed:
             return PreparedCommit(
                 change,
@@ -124,16 +148,26 @@ class Committer:
                 current.metadata_location,
                 current.metadata_json,
                 False,
-                metadata.location,
+                location,
             )
-        check_table_paths(metadata.location, metadata.properties, warehouse.location)
-        if current is None or metadata.location.rstrip("/") != current.location.rstrip("/"):
-            check_object_placement(placer, warehouse, namespace, metadata.location)
-        new_snapshots = check_commit_paths(base, metadata)
+        properties: dict[str, str] = document.get("properties") or {}
+        check_table_paths(location, properties, warehouse.location)
+        if current is None or location.rstrip("/") != current.location.rstrip("/"):
+            check_object_placement(placer, warehouse, namespace, location)
+        new_snapshots = check_commit_paths(base_document, document)
         version = metadata_version(current.metadata_location) + 1 if current else 0
-        location = table_metadata_file(metadata.location, dict(metadata.properties), version)
+        metadata_location = table_metadata_file(location, dict(properties), version)
         return PreparedCommit(
-            change, namespace, current, location, text, True, metadata.location, new_snapshots
+            change,
+            namespace,
+            current,
+            metadata_location,
+            orjson.dumps(document).decode("utf-8"),
+            True,
+            location,
+            new_snapshots,
+            new_parts,
+            document,
         )
 
     def _discard(self, store: ObjectStore, prepared: Sequence[PreparedCommit]) -> None:
@@ -175,6 +209,11 @@ class Committer:
                         written.append(commit)
                 body = prepared[0].response if respond_with_first else b""
                 self._swap(prepared, ticket, body)
+                for commit in prepared:
+                    if commit.wrote_file and commit.current and commit.document is not None:
+                        self._documents.put(
+                            commit.current.id, commit.metadata_json, commit.document
+                        )
                 return body
             except PointerMoved:
                 self._discard(store, written)
@@ -219,6 +258,7 @@ class Committer:
                                 commit.metadata_location,
                                 commit.metadata_json,
                                 commit.location,
+                                commit.new_parts,
                             )
                         )
                 tx.swap(swaps)

@@ -20,9 +20,9 @@ the file check is a first gate, not the last: maintenance acts only inside the l
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pyiceberg.io import FileIO, InputFile, InputStream, OutputFile
 from pyiceberg.manifest import (
@@ -32,8 +32,6 @@ from pyiceberg.manifest import (
     ManifestFile,
     read_manifest_list,
 )
-from pyiceberg.table.metadata import TableMetadata
-from pyiceberg.table.snapshots import Snapshot
 
 from catalog.exceptions import BadRequest, StorageUnavailable
 from storage.confined import within
@@ -53,50 +51,63 @@ def _require_inside(field: str, path: str, location: str) -> None:
         raise BadRequest(f"Invalid {field} {path!r}: must lie inside the table location {location}")
 
 
-def _snapshot_field(snapshot: Snapshot) -> str:
-    return f"snapshots[snapshot-id={snapshot.snapshot_id}].manifest-list"
+def _snapshot_field(snapshot_id: int) -> str:
+    return f"snapshots[snapshot-id={snapshot_id}].manifest-list"
 
 
-def _statistics_paths(metadata: TableMetadata) -> Iterator[tuple[str, str]]:
-    for statistics in metadata.statistics:
-        field = f"statistics[snapshot-id={statistics.snapshot_id}].statistics-path"
-        yield field, statistics.statistics_path
-    for partition in metadata.partition_statistics:
-        field = f"partition-statistics[snapshot-id={partition.snapshot_id}].statistics-path"
-        yield field, partition.statistics_path
+def _statistics_paths(metadata: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for statistics in metadata.get("statistics") or ():
+        field = f"statistics[snapshot-id={statistics['snapshot-id']}].statistics-path"
+        yield field, statistics["statistics-path"]
+    for partition in metadata.get("partition-statistics") or ():
+        field = f"partition-statistics[snapshot-id={partition['snapshot-id']}].statistics-path"
+        yield field, partition["statistics-path"]
 
 
 @dataclass(frozen=True)
 class NewSnapshots:
-    """The snapshots a commit adds, whose files must be read before it may land."""
+    """The snapshots a commit adds, whose files must be read before it may land, and the
+    parents of those that have one in the new metadata (their manifests may be inherited)."""
 
     location: str
-    snapshots: tuple[Snapshot, ...]
-    metadata: TableMetadata  # where a new snapshot's parent is found
+    snapshots: tuple[Mapping[str, Any], ...]  # snapshots as the metadata document holds them
+    parents: Mapping[int, Mapping[str, Any]]
 
 
-def check_commit_paths(base: TableMetadata | None, metadata: TableMetadata) -> NewSnapshots:
+def check_commit_paths(base: Mapping[str, Any] | None, metadata: Mapping[str, Any]) -> NewSnapshots:
     """The paths `metadata` adds to `base` lie inside the table location (all of them when
-    there is no base). Pure: the files are read later, by `check_snapshot_files`."""
-    location = metadata.location
-    known = {(s.snapshot_id, s.manifest_list) for s in base.snapshots} if base else set()
-    added = tuple(s for s in metadata.snapshots if (s.snapshot_id, s.manifest_list) not in known)
+    there is no base). Both are metadata documents (JSON form), as a commit has them.
+    Pure: the files are read later, by `check_snapshot_files`."""
+    location: str = metadata["location"]
+    snapshots: list[Mapping[str, Any]] = metadata.get("snapshots") or []
+    known = (
+        {(s["snapshot-id"], s["manifest-list"]) for s in base.get("snapshots") or ()}
+        if base
+        else set()
+    )
+    added = [s for s in snapshots if (s["snapshot-id"], s["manifest-list"]) not in known]
     for snapshot in added:
-        _require_inside(_snapshot_field(snapshot), snapshot.manifest_list, location)
+        _require_inside(
+            _snapshot_field(snapshot["snapshot-id"]), snapshot["manifest-list"], location
+        )
     previous = set(_statistics_paths(base)) if base else set()
     for field, path in _statistics_paths(metadata):
         if (field, path) not in previous:
             _require_inside(field, path, location)
     if base is None:
-        for index, entry in enumerate(metadata.metadata_log):
-            _require_inside(f"metadata-log[{index}].metadata-file", entry.metadata_file, location)
-    return NewSnapshots(location, added, metadata)
+        for index, entry in enumerate(metadata.get("metadata-log") or ()):
+            _require_inside(
+                f"metadata-log[{index}].metadata-file", entry["metadata-file"], location
+            )
+    parent_ids = {s.get("parent-snapshot-id") for s in added} - {None}
+    parents = {s["snapshot-id"]: s for s in snapshots if s["snapshot-id"] in parent_ids}
+    return NewSnapshots(location, tuple(added), parents)
 
 
-def check_registered_paths(metadata: TableMetadata, metadata_location: str) -> None:
+def check_registered_paths(metadata: Mapping[str, Any], metadata_location: str) -> None:
     """A registered table names only its own files: its metadata file, its history and
     every snapshot's manifest list and statistics."""
-    _require_inside("metadata-location", metadata_location, metadata.location)
+    _require_inside("metadata-location", metadata_location, metadata["location"])
     check_commit_paths(None, metadata)
 
 
@@ -166,14 +177,15 @@ def check_snapshot_files(
     the snapshots already read by this commit (a retry does not read them again)."""
     reader = _StoreReader(store)
     for snapshot in new.snapshots:
-        key = (snapshot.snapshot_id, snapshot.manifest_list)
+        snapshot_id, manifest_list = snapshot["snapshot-id"], snapshot["manifest-list"]
+        key = (snapshot_id, manifest_list)
         if key in checked:
             continue
-        field = _snapshot_field(snapshot)
+        field = _snapshot_field(snapshot_id)
         inherited: set[str] | None = None
-        for manifest in _manifests(reader, field, snapshot.manifest_list):
+        for manifest in _manifests(reader, field, manifest_list):
             path = manifest.manifest_path
-            if manifest.added_snapshot_id != snapshot.snapshot_id:
+            if manifest.added_snapshot_id != snapshot_id:
                 if inside(path, new.location):
                     continue
                 if inherited is None:
@@ -205,11 +217,12 @@ def check_snapshot_files(
         checked.add(key)
 
 
-def _parent_manifests(reader: _StoreReader, new: NewSnapshots, snapshot: Snapshot) -> set[str]:
-    parent_id = snapshot.parent_snapshot_id
-    parent = new.metadata.snapshot_by_id(parent_id) if parent_id is not None else None
+def _parent_manifests(
+    reader: _StoreReader, new: NewSnapshots, snapshot: Mapping[str, Any]
+) -> set[str]:
+    parent_id = snapshot.get("parent-snapshot-id")
+    parent = new.parents.get(parent_id) if parent_id is not None else None
     if parent is None:
         return set()
-    return {
-        m.manifest_path for m in _manifests(reader, _snapshot_field(parent), parent.manifest_list)
-    }
+    field = _snapshot_field(parent["snapshot-id"])
+    return {m.manifest_path for m in _manifests(reader, field, parent["manifest-list"])}

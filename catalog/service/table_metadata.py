@@ -7,7 +7,8 @@ keeping metadata fields pyiceberg does not model (a catalog must not silently dr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -25,6 +26,8 @@ from pyiceberg.table.update import (
 from pyiceberg.typedef import IcebergBaseModel
 
 from catalog.exceptions import CommitFailed, ValidationFailed
+from catalog.service import document_updates
+from catalog.service.document_updates import DocumentCommit
 from catalog.service.extra_updates import ExtraUpdate, apply_extra_updates
 
 
@@ -75,40 +78,11 @@ def check_requirements(
             raise CommitFailed(str(error)) from error
 
 
-def _empty_metadata() -> TableMetadata:
-    """The starting point of a staged create: format v1, upgraded by the client's updates."""
-    fields: dict[str, Any] = {"last_column_id": -1, "schema": Schema()}
-    return TableMetadataV1.model_construct(**fields)
-
-
-def _known_fields(metadata: TableMetadata) -> set[str]:
-    return {field.alias or name for name, field in type(metadata).model_fields.items()}
-
-
-def apply_table_updates(
-    base: TableMetadata | None,
-    base_json: str | None,
-    updates: Sequence[Any],
-    base_location: str | None,
-) -> tuple[TableMetadata, str, bool]:
-    """The new metadata, its JSON text, and whether anything changed at all.
-
-    `base` None builds a table from nothing (a staged create).
-    """
-    if base is not None:
-        for update in updates:
-            if isinstance(update, AssignUUIDUpdate) and update.uuid != base.table_uuid:
-                raise ValidationFailed("Cannot reassign the UUID of an existing table")
-    extras: list[ExtraUpdate] = [u for u in updates if isinstance(u, ExtraUpdate)]
-    regular = tuple(u for u in updates if not isinstance(u, ExtraUpdate))
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """What applying updates raises, as the catalog's errors: one mapping for both paths."""
     try:
-        metadata = update_table_metadata(
-            base_metadata=base or _empty_metadata(),
-            updates=regular,
-            enforce_validation=base is None,
-            metadata_location=base_location,
-        )
-        document = metadata_document(metadata)
+        yield
     except CommitFailedException as error:
         raise CommitFailed(str(error)) from error
     except (
@@ -126,6 +100,65 @@ def apply_table_updates(
         raise ValidationFailed(
             "Invalid table update: the current schema, partition spec or sort order is missing"
         ) from error
+
+
+def apply_document_commit(
+    base: dict[str, Any],
+    requirements: Sequence[TableRequirement],
+    updates: Sequence[Any],
+    base_location: str,
+) -> DocumentCommit | None:
+    """The commit applied to the stored document when every update is one that
+    `document_updates` applies (the same outcome as `check_requirements` and then
+    `apply_table_updates`), else None: the caller takes the pyiceberg path."""
+    if not document_updates.applies(base, updates):
+        return None
+    try:
+        view = document_updates.RequirementView(base)
+    except (KeyError, TypeError, ValueError) as error:
+        raise RuntimeError(f"Stored table metadata does not parse: {error!r}") from error
+    try:
+        document_updates.check_document_requirements(requirements, view)
+    except CommitFailedException as error:
+        raise CommitFailed(str(error)) from error
+    with _refusals():
+        return document_updates.apply(base, updates, base_location)
+
+
+def _empty_metadata() -> TableMetadata:
+    """The starting point of a staged create: format v1, upgraded by the client's updates."""
+    fields: dict[str, Any] = {"last_column_id": -1, "schema": Schema()}
+    return TableMetadataV1.model_construct(**fields)
+
+
+def _known_fields(metadata: TableMetadata) -> set[str]:
+    return {field.alias or name for name, field in type(metadata).model_fields.items()}
+
+
+def apply_table_updates(
+    base: TableMetadata | None,
+    base_json: str | None,
+    updates: Sequence[Any],
+    base_location: str | None,
+) -> tuple[TableMetadata, dict[str, Any], bool]:
+    """The new metadata, its JSON document, and whether anything changed at all.
+
+    `base` None builds a table from nothing (a staged create).
+    """
+    if base is not None:
+        for update in updates:
+            if isinstance(update, AssignUUIDUpdate) and update.uuid != base.table_uuid:
+                raise ValidationFailed("Cannot reassign the UUID of an existing table")
+    extras: list[ExtraUpdate] = [u for u in updates if isinstance(u, ExtraUpdate)]
+    regular = tuple(u for u in updates if not isinstance(u, ExtraUpdate))
+    with _refusals():
+        metadata = update_table_metadata(
+            base_metadata=base or _empty_metadata(),
+            updates=regular,
+            enforce_validation=base is None,
+            metadata_location=base_location,
+        )
+        document = metadata_document(metadata)
     if base_json is not None:
         known = _known_fields(metadata)
         previous = orjson.loads(base_json)
@@ -134,4 +167,4 @@ def apply_table_updates(
                 document[key] = value
     extras_changed = apply_extra_updates(document, extras)
     changed = base is None or extras_changed or metadata != base
-    return metadata, orjson.dumps(document).decode("utf-8"), changed
+    return metadata, document, changed

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
+import orjson
 from pyiceberg.exceptions import ValidationError as IcebergValidationError
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC
 from pyiceberg.table.metadata import new_table_metadata
@@ -62,7 +63,11 @@ from catalog.service.signing import (
     sign,
     signed_payload,
 )
-from catalog.service.table_metadata import metadata_to_json, parse_table_metadata
+from catalog.service.table_metadata import (
+    metadata_document,
+    metadata_to_json,
+    parse_table_metadata,
+)
 from catalog.service.table_storage import OutsideLocation, TableStorage, vend
 from catalog.store.records import (
     IdempotencyTicket,
@@ -535,8 +540,9 @@ class TableService:
         metadata = read_registered_metadata(store, location, parse_table_metadata)
         check_table_paths(metadata.location, metadata.properties, found.location)
         check_object_placement(placer, found, placed_in, metadata.location)
-        check_registered_paths(metadata, location)
-        text = metadata_to_json(metadata)
+        document = metadata_document(metadata)
+        check_registered_paths(document, location)
+        text = orjson.dumps(document).decode("utf-8")
         with self._context.store.write() as tx:
             ns = require_namespace(tx, found.id, namespace)
             existing = tx.object(found.id, namespace, name)

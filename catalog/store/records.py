@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -51,6 +52,10 @@ class PointerSwap:
     metadata_location: str
     metadata_json: str
     location: str
+    #: When given, the producer vouches that everything else in `metadata_json` is exactly the
+    #: stored document at `expected_version` (which passed the store's integer guard when it
+    #: was stored): the guard then checks these parts only, not the whole history again.
+    new_parts: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ is the whole concurrency story, on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -29,7 +29,7 @@ from catalog.exceptions import (
     NoSuchNamespace,
     PointerMoved,
 )
-from catalog.integers import metadata_problem
+from catalog.integers import integer_problem, metadata_problem
 from catalog.store.database import WRITE_OPTIONS
 from catalog.store.models import (
     ApiToken,
@@ -84,12 +84,18 @@ def _violation(error: IntegrityError) -> Literal["unique", "foreign_key", "other
     return "other"
 
 
-def _storable(metadata_json: str) -> str:
+def _storable(metadata_json: str, new_parts: Mapping[str, Any] | None = None) -> str:
     """The last guard of stored metadata: whichever code path produced the document, no float
     stands where the Iceberg spec has an integer and no integer exceeds 64 bits, for a table
     whose metadata no longer parses can neither be loaded nor committed to again.
-    Requests are refused earlier, with the field named in the body's terms (protocol.Body)."""
-    problem = metadata_problem(metadata_json)
+    Requests are refused earlier, with the field named in the body's terms (protocol.Body).
+
+    A swap that names its `new_parts` (the rest being the stored document it replaces, which
+    passed this guard) has only those checked: the guard then costs what the commit adds, not
+    what the history holds. The parts are decoded objects, their integers exact."""
+    problem = (
+        metadata_problem(metadata_json) if new_parts is None else integer_problem(dict(new_parts))
+    )
     if problem is not None:
         raise BadRequest(f"Refusing to store metadata with a number of the wrong type: {problem}")
     return metadata_json
@@ -436,7 +442,7 @@ class SqlTransaction:
                 )
                 .values(
                     metadata_location=swap.metadata_location,
-                    metadata_json=_storable(swap.metadata_json),
+                    metadata_json=_storable(swap.metadata_json, swap.new_parts),
                     location=swap.location.rstrip("/"),
                     version=CatalogObject.version + 1,
                     updated_at=now,
