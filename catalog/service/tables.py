@@ -148,6 +148,11 @@ def table_etag(metadata_location: str, mode: str) -> str:
     return f'"{digest}"'
 
 
+def etag_matches(etag: str, if_none_match: str | None) -> bool:
+    """`If-None-Match` names this ETag: the client's copy is current (a 304)."""
+    return if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}
+
+
 class TableService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
@@ -328,7 +333,7 @@ class TableService:
         with self._context.store.read() as tx:
             found, record = self._warehouse_and_table(tx, warehouse, namespace, name)
         etag = table_etag(record.metadata_location, mode)
-        if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+        if etag_matches(etag, if_none_match):
             return etag
         text = record.metadata_json
         if mode == "refs":
