@@ -28,6 +28,7 @@ from catalog.api import (
 from catalog.api.errors import install_error_handlers
 from catalog.api.middleware import RequestContextMiddleware
 from catalog.api.security import Authenticator
+from catalog.api.tables_fast import TablesFastPath
 from catalog.auth.access_tokens import AccessTokenIssuer, load_or_create_signing_key
 from catalog.auth.oidc import OidcVerifier, parse_role_map
 from catalog.embedded_store import EmbeddedStore
@@ -39,6 +40,7 @@ from catalog.service.context import Limits, ServiceContext, StorageResolver
 from catalog.settings import Settings
 from catalog.store.database import create_catalog_engine, is_sqlite, scrub_sqlite
 from catalog.store.migrate import upgrade
+from catalog.store.pointers import TablePointers
 from catalog.store.repository import SqlCatalogStore
 from catalog.vending.r2 import R2Defaults, R2Profiles
 from catalog.vending.registry import VendorRegistry, cloud_factories
@@ -159,5 +161,13 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
         app.include_router(router)
     app.state.endpoints = config.supported_endpoints(routers)
     install_error_handlers(app)
+    # Added first, so it runs inside the request context (request id, URL checks, access log).
+    engine = app.state.engine
+    app.add_middleware(
+        TablesFastPath,
+        authenticator=app.state.authenticator,
+        pointers=TablePointers(engine),
+        in_thread=not is_sqlite(engine),
+    )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
     return app

@@ -147,10 +147,11 @@ def _log(scope: Scope, status: int, started: float, request_id: str) -> None:
         return
     elapsed_ms = (time.perf_counter() - started) * 1000
     log.info(
-        "event=request method=%s path=%s status=%d ms=%.1f request_id=%s",
+        "event=request method=%s path=%s status=%d ms=%.1f request_id=%s%s",
         scope.get("method"),
         scope.get("path"),
         status,
         elapsed_ms,
         request_id,
+        " via=fast" if scope.get("state", {}).get("via") == "fast" else "",
     )

@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
@@ -85,6 +88,11 @@ log = logging.getLogger("icefloe.tables")
 SnapshotMode = Literal["all", "refs"]
 Metadata = TypeVar("Metadata")
 WAREHOUSE_CACHE_SECONDS = 1.0
+# loadTable hands out a vended credential again while at least three quarters of its lifetime
+# remain: a client always gets most of a lifetime, and the vendor (an STS call, for AWS) is
+# asked once per table prefix and access level per quarter lifetime, not once per load.
+VENDED_REUSE_FRACTION = 0.25
+VENDED_CACHE_ENTRIES = 10_000
 
 
 @dataclass(frozen=True)
@@ -153,11 +161,20 @@ def table_etag(metadata_location: str, mode: str) -> str:
     return f'"{digest}"'
 
 
+def etag_matches(etag: str, if_none_match: str | None) -> bool:
+    """`If-None-Match` names this ETag: the client's copy is current (a 304)."""
+    return if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}
+
+
 class TableService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
         self._committer = Committer(context)
         self._warehouses: dict[str, tuple[float, WarehouseRecord]] = {}
+        # (warehouse id, table location, access) -> (handed out until, credential)
+        self._vended: OrderedDict[tuple[str, str, Access], tuple[datetime, StorageCredential]]
+        self._vended = OrderedDict()
+        self._vended_lock = threading.Lock()
 
     def _config(
         self,
@@ -177,10 +194,34 @@ class TableService:
             return TableConfig(signing, [])
         if not delegation.vended_credentials:
             return TableConfig({}, [])
-        credential = self.vend(warehouse, table_location, delegation.access)
+        credential = self._reused_or_vended(warehouse, table_location, delegation.access)
         if credential is None:
             return TableConfig({}, [])
         return TableConfig(dict(credential.config), [credential.as_wire()])
+
+    def _reused_or_vended(
+        self, warehouse: WarehouseRecord, table_location: str, access: Access
+    ) -> StorageCredential | None:
+        """A credential for the table's prefix at this access level, reused for a fraction of
+        its lifetime (VENDED_REUSE_FRACTION). The key holds the access level, so a reader never
+        gets a writer's credential, and the warehouse id, so a warehouse re-created under the
+        same name never gets its predecessor's."""
+        key = (warehouse.id, table_location, access)
+        now = datetime.now(UTC)
+        with self._vended_lock:
+            cached = self._vended.get(key)
+            if cached is not None and now < cached[0]:
+                self._vended.move_to_end(key)
+                return cached[1]
+        credential = self.vend(warehouse, table_location, access)
+        if credential is not None:
+            until = now + (credential.expires_at - now) * VENDED_REUSE_FRACTION
+            with self._vended_lock:
+                self._vended[key] = (until, credential)
+                self._vended.move_to_end(key)
+                while len(self._vended) > VENDED_CACHE_ENTRIES:
+                    self._vended.popitem(last=False)
+        return credential
 
     def vend(
         self, warehouse: WarehouseRecord, table_location: str, access: Access
@@ -333,7 +374,7 @@ class TableService:
         with self._context.store.read() as tx:
             found, record = self._warehouse_and_table(tx, warehouse, namespace, name)
         etag = table_etag(record.metadata_location, mode)
-        if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+        if etag_matches(etag, if_none_match):
             return etag
         text = record.metadata_json
         if mode == "refs":

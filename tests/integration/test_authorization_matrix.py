@@ -258,6 +258,9 @@ ALLOWED_BUT_MISSING = {"revokeToken", "rotateToken", "getMaintenanceRun"}
 # nothing to sign for (remote signing itself is tested in test_remote_signing.py).
 # /v1/aws/s3/sign answers 403 for a URL that lies in no table of the catalog.
 ALLOWED_THEN_REFUSED = {"signRequest": {400}, "signS3Request": {403}}
+# Answered before FastAPI's router when allowed (catalog/api/tables_fast.py), by the routes
+# when refused: the matrix checks both, and that the fast path really answered.
+FAST_PATH = {"loadTable", "tableExists"}
 
 CALLERS = [
     "no token",
@@ -293,8 +296,11 @@ def expected_status(operation: str, caller: str) -> str:
 
 @pytest.fixture(scope="module")
 def matrix_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogServer]:
-    """Its own server: the rules do not depend on the database, so SQLite is enough."""
-    server = CatalogServer(tmp_path_factory.mktemp("matrix")).start()
+    """Its own server: the rules do not depend on the database, so SQLite is enough. INFO
+    logs: the access log line says whether the fast path answered (FAST_PATH below)."""
+    server = CatalogServer(
+        tmp_path_factory.mktemp("matrix"), env={"ICEFLOE_LOG_LEVEL": "INFO"}
+    ).start()
     yield server
     server.stop()
 
@@ -456,13 +462,19 @@ def test_authorization_matrix(
 ) -> None:
     method, path, options = REQUESTS[operation](world)
     token = tokens[caller]
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request_id = uuid.uuid4().hex
+    headers = {"X-Request-Id": request_id}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     catalog_server = matrix_server
     before = state(catalog_server, world) if expected_status(operation, caller) != "ok" else None
 
     response = httpx.request(method, f"{catalog_server.url}{path}", headers=headers, **options)
 
     expected = expected_status(operation, caller)
+    if operation in FAST_PATH:
+        fast = answered_by_fast_path(catalog_server, request_id)
+        assert fast == (expected == "ok"), f"fast path answered: {fast}"
     if expected == "ok":
         worlds.spoil()
         allowed = {404} if operation in ALLOWED_BUT_MISSING else set(range(200, 300))
@@ -474,6 +486,17 @@ def test_authorization_matrix(
         kind = "NotAuthorizedException" if expected == "401" else "ForbiddenException"
         assert response.json()["error"]["type"] == kind
     assert state(catalog_server, world) == before, "a refused request changed something"
+
+
+def answered_by_fast_path(server: CatalogServer, request_id: str) -> bool:
+    """From the request's access log line, written once the answer is sent."""
+    deadline = time.monotonic() + 10
+    while True:
+        for line in server.log_path.read_text(errors="replace").splitlines():
+            if "event=request " in line and f"request_id={request_id}" in line:
+                return line.endswith(" via=fast")
+        assert time.monotonic() < deadline, f"no access log line for {request_id}"
+        time.sleep(0.05)
 
 
 def test_listing_shows_only_what_a_narrowed_caller_may_see(

@@ -168,3 +168,56 @@ def root_keys(server: CatalogServer) -> dict[str, str]:
         "aws_access_key_id": keys["access_key_id"],
         "aws_secret_access_key": keys["secret_access_key"],
     }
+
+
+def loaded_credential(
+    server: CatalogServer, path: str, bearer: str | None = None
+) -> dict[str, str]:
+    headers = {**VENDED, "Authorization": f"Bearer {bearer or server.token}"}
+    response = httpx.get(f"{server.url}{path}", headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    entries = response.json()["storage-credentials"]
+    assert len(entries) == 1
+    config: dict[str, str] = entries[0]["config"]
+    assert response.json()["config"] == config
+    return config
+
+
+def test_loads_reuse_a_credential_for_a_quarter_of_its_lifetime_per_access_level(
+    embedded_server: CatalogServer,
+) -> None:
+    """catalog.service.tables.VENDED_REUSE_FRACTION: a load hands out the credential an earlier
+    load got while three quarters of its lifetime remain; a reader never gets a writer's."""
+    with admin(embedded_server) as http:
+        name = f"reuse{uuid.uuid4().hex[:6]}"
+        created = http.post(
+            "/admin/v1/warehouses",
+            json={
+                "name": name,
+                "location": f"s3://{name}",
+                "storage": {"type": "embedded"},
+                "properties": {"credentials.ttl-seconds": "16"},
+            },
+        )
+        assert created.status_code == 201, created.text
+        assert http.post(f"/v1/{name}/namespaces", json={"namespace": ["n"]}).status_code == 200
+        for table in ("t", "u"):
+            made = http.post(
+                f"/v1/{name}/namespaces/n/tables",
+                json={"name": table, "schema": {"type": "struct", "fields": []}},
+            )
+            assert made.status_code == 200, made.text
+    path = f"/v1/{name}/namespaces/n/tables/t"
+    first = loaded_credential(embedded_server, path)
+    again = loaded_credential(embedded_server, path)
+    reader = loaded_credential(embedded_server, path, token(embedded_server, "read-only", name))
+    other_table = loaded_credential(embedded_server, f"/v1/{name}/namespaces/n/tables/u")
+    key = "s3.access-key-id"
+    assert again[key] == first[key], "a second load within the window vends again"
+    assert reader[key] != first[key], "a reader got the writer's credential"
+    assert other_table[key] != first[key]
+    time.sleep(4.5)  # past a quarter of the 16 s lifetime
+    renewed = loaded_credential(embedded_server, path)
+    assert renewed[key] != first[key]
+    expires = int(renewed["s3.session-token-expires-at-ms"]) / 1000
+    assert expires - time.time() > 16 * 0.75 - 1

@@ -1,0 +1,117 @@
+"""loadTable's reads as prebuilt SQLAlchemy Core statements, for the fast path
+(`catalog.api.tables_fast`).
+
+No ORM session and no statement built per call: the two selects below are compiled once, for
+the engine's dialect, and run on a pooled DBAPI connection (a seventh of the CPU of a Core
+`Connection.execute` with its transaction events, measured on SQLite: 25 µs against 175 µs).
+Each read is one statement that ends its transaction when the connection goes back to the pool
+(SQLite runs a lone SELECT in autocommit mode; the pool rolls a PostgreSQL connection back on
+return), so a commit made by any process is seen by the next read: nothing is cached here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Select, Table, bindparam, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from catalog.store.models import CatalogObject, Namespace, Warehouse
+from catalog.store.repository import join_levels
+
+_warehouses: Table = Warehouse.__table__  # type: ignore[assignment]
+_namespaces: Table = Namespace.__table__  # type: ignore[assignment]
+_objects: Table = CatalogObject.__table__  # type: ignore[assignment]
+
+# Three unique indexes: warehouses (name), namespaces (warehouse_id, name), objects
+# (namespace_id, name).
+POINTER = (
+    select(
+        _objects.c.id,
+        _objects.c.kind,
+        _objects.c.version,
+        _objects.c.metadata_location,
+        _objects.c.location,
+    )
+    .select_from(_warehouses)
+    .join(_namespaces, _namespaces.c.warehouse_id == _warehouses.c.id)
+    .join(_objects, _objects.c.namespace_id == _namespaces.c.id)
+    .where(
+        _warehouses.c.name == bindparam("warehouse"),
+        _namespaces.c.name == bindparam("namespace"),
+        _objects.c.name == bindparam("name"),
+    )
+)
+# By primary key, at the version just read: a commit in between finds no row (and the caller
+# falls back to the full path) instead of pairing one version's pointer with another's text.
+METADATA = select(_objects.c.metadata_json).where(
+    _objects.c.id == bindparam("id"), _objects.c.version == bindparam("version")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Pointer:
+    """Where a table or view's current metadata is, without the metadata itself."""
+
+    object_id: str
+    kind: str
+    version: int
+    metadata_location: str
+    location: str
+
+
+class StoreUnreadable(Exception):
+    """The database did not answer; the caller leaves the request to the full path."""
+
+
+class _Prepared:
+    """A statement compiled once for a dialect, with its parameters in the driver's form."""
+
+    def __init__(self, statement: Select[Any], engine: Engine) -> None:
+        compiled = statement.compile(dialect=engine.dialect)
+        self.sql = str(compiled)
+        self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
+
+    def parameters(self, values: Mapping[str, Any]) -> Any:
+        if self._order is None:
+            return dict(values)
+        return tuple(values[name] for name in self._order)
+
+
+class TablePointers:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._pointer = _Prepared(POINTER, engine)
+        self._metadata = _Prepared(METADATA, engine)
+        self._driver_errors: tuple[type[BaseException], ...] = (
+            SQLAlchemyError,
+            engine.dialect.loaded_dbapi.Error,
+        )
+
+    def _first(self, prepared: _Prepared, values: Mapping[str, Any]) -> Any:
+        try:
+            connection = self._engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(prepared.sql, prepared.parameters(values))
+                row = cursor.fetchone()
+                cursor.close()
+            finally:
+                connection.close()  # back to the pool, which ends any transaction
+        except self._driver_errors as error:
+            raise StoreUnreadable(type(error).__name__) from error
+        return row
+
+    def pointer(self, warehouse: str, namespace: Sequence[str], name: str) -> Pointer | None:
+        values = {"warehouse": warehouse, "namespace": join_levels(namespace), "name": name}
+        row = self._first(self._pointer, values)
+        if row is None:
+            return None
+        return Pointer(row[0], row[1], row[2], row[3], row[4])
+
+    def metadata_json(self, pointer: Pointer) -> str | None:
+        """The metadata text at `pointer`'s version, or None once a commit has moved it."""
+        row = self._first(self._metadata, {"id": pointer.object_id, "version": pointer.version})
+        return None if row is None else str(row[0])
