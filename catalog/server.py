@@ -1,7 +1,8 @@
-"""One process, one event loop, two listeners: the catalog API and the embedded S3 store.
+"""One event loop, two listeners: the catalog API and the embedded S3 store.
 
 uvicorn serves several sockets with one app; `PortDispatch` hands each connection to the app
 of the port it arrived on. One server means one signal handler and one orderly shutdown.
+With `--workers N`, each worker process runs this server on sockets its parent bound.
 """
 
 from __future__ import annotations
@@ -41,7 +42,12 @@ def listen(host: str, port: int) -> socket.socket:
 
 def run(apps: Mapping[int, ASGIApp], host: str) -> None:
     """Serve until SIGINT/SIGTERM. Lifespan events are off: callers close their apps after."""
-    sockets = [listen(host, port) for port in apps]
+    serve(apps, [listen(host, port) for port in apps])
+
+
+def serve(apps: Mapping[int, ASGIApp], sockets: list[socket.socket]) -> None:
+    """Serve on sockets already listening (one per app's port, bound here or by the parent of a
+    worker, see `catalog.workers`)."""
     config = uvicorn.Config(
         PortDispatch(apps),
         log_config=None,
