@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -30,6 +31,7 @@ from catalog.settings import Settings
 from catalog.store.database import create_catalog_engine
 from catalog.store.migrate import current_revision, head_revision
 from catalog.workers import (
+    SPREAD_BY_KERNEL,
     Supervisor,
     WorkerCount,
     available_cores,
@@ -281,17 +283,26 @@ def serve_workers(
     load_or_create_signing_key(settings.data_dir, settings.jwt_signing_key)
     catalog.context.store.engine.dispose()  # type: ignore[attr-defined]
     ports = [settings.port] + ([settings.s3_port] if s3_app is not None else [])
-    sockets = {}
+    sockets: list[dict[int, socket.socket]] = [{} for _ in range(count)]
     try:
         for port in ports:
-            sockets[port] = server.listen(settings.host, port)
+            alone = server.listen(settings.host, port)  # in use: fail here, join no group
+            if SPREAD_BY_KERNEL:
+                alone.close()
+            for own in sockets:
+                own[port] = (
+                    server.listen(settings.host, port, reuse_port=True)
+                    if SPREAD_BY_KERNEL
+                    else alone
+                )
     except OSError as error:
         raise _fail(str(error)) from error
     try:
-        code = Supervisor(settings, sockets, count).run()
+        code = Supervisor(settings, sockets).run()
     finally:
-        for sock in sockets.values():
-            sock.close()
+        for own in sockets:
+            for sock in own.values():
+                sock.close()
         if s3_app is not None:
             s3_app.close()
     if code:

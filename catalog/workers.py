@@ -6,10 +6,18 @@ the embedded store's port, migrates, creates the default warehouse, the admin to
 signing key, sweeps the embedded store's leftovers, prints the connection help), then spawns
 the workers and only supervises them:
 
-- Each worker accepts on the shared sockets and serves both ports, catalog and embedded store,
-  as a single-process server does. The store is made for processes sharing its directory (WAL
-  indexes written in IMMEDIATE transactions, blobs renamed into place under random names, the
-  startup sweep only under an exclusive lock, which the parent holds shared for its lifetime).
+- Each worker accepts on its own sockets and serves both ports, catalog and embedded store, as
+  a single-process server does. The parent binds every worker's sockets, one group per port
+  with SO_REUSEPORT, and the kernel spreads new connections over the group. (With one socket
+  shared by all, an event loop that wakes up accepts every pending connection: the eight
+  connections a client pool opens at once all went to one worker, which then did all the
+  work.) A socket stays open in the parent while its worker restarts: the connections the
+  kernel gives it meanwhile wait, as on a busy server, and are not refused. Before binding a
+  group the parent binds the port alone, so a port in use fails as it would with one worker
+  instead of joining another server's group. The store is made for processes sharing its
+  directory (WAL indexes written in IMMEDIATE transactions, blobs renamed into place under
+  random names, the startup sweep only under an exclusive lock, which the parent holds shared
+  for its lifetime).
 - Worker 0 runs the maintenance scheduler; the table lease is still what makes a job run once,
   also across several servers on one database.
 - Caches stay per process and are bounded or validated against the database: a token row for at
@@ -33,7 +41,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -50,6 +58,10 @@ STOP_TIMEOUT = 45.0
 maintenance job in progress (the scheduler waits 30 s for it)."""
 QUICK_DEATH = 10.0
 MAX_QUICK_DEATHS = 5
+
+
+SPREAD_BY_KERNEL = hasattr(socket, "SO_REUSEPORT")
+"""Without SO_REUSEPORT (Windows), the workers share one socket per port."""
 
 
 def available_cores() -> int:
@@ -94,12 +106,13 @@ def _raise_stop(signum: int, _frame: FrameType | None) -> None:
 
 
 class Supervisor:
-    """Starts `count` workers on `sockets` (port -> listening socket) and keeps them running."""
+    """Starts one worker per entry of `sockets` (each: port -> its listening socket) and keeps
+    them running."""
 
-    def __init__(self, settings: Settings, sockets: Mapping[int, socket.socket], count: int):
+    def __init__(self, settings: Settings, sockets: Sequence[Mapping[int, socket.socket]]):
         self.settings = settings
-        self.sockets = dict(sockets)
-        self.count = count
+        self.sockets = [dict(own) for own in sockets]
+        self.count = len(sockets)
         self._context = multiprocessing.get_context("spawn")
         self._workers: dict[int, BaseProcess] = {}
         self._started: dict[int, float] = {}
@@ -108,7 +121,7 @@ class Supervisor:
     def _start(self, index: int) -> None:
         process = self._context.Process(
             target=worker_main,
-            args=(self.settings, self.sockets, index),
+            args=(self.settings, self.sockets[index], index),
             name=f"icefloe-worker-{index}",
         )
         process.start()
@@ -163,8 +176,9 @@ class Supervisor:
         # Closed here first, so that once the workers have closed theirs a connection is
         # refused at once (as by a single-process server) instead of waiting in the backlog:
         # a maintenance job still reading through the embedded store fails and ends.
-        for sock in self.sockets.values():
-            sock.close()
+        for own in self.sockets:
+            for sock in own.values():
+                sock.close()
         for process in self._workers.values():
             if process.is_alive():
                 with contextlib.suppress(ProcessLookupError):
