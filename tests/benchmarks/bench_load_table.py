@@ -8,18 +8,26 @@ measured right next to its baseline (same clients, same moment), so the noise of
 machine lands on both. Clients load tables picked at random among the catalog's, so a larger
 catalog is not served from one hot row. The ETag rows send `If-None-Match` with the current
 tag: the catalog must still look the table up, but sends no body.
+
+The workers rows run `icefloe serve --workers 2` on PostgreSQL against the same server with one
+worker (their "ceiling" is that one-worker figure): what a second process on the shared sockets
+buys, with the load generator as a third process.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+import psutil
 from httpx import Response
 
 from tests.benchmarks.loadgen import HOW_IT_RUNS, LoadResult, LoadSpec, Request, run_load
-from tests.benchmarks.populate import NAMESPACE
+from tests.benchmarks.populate import NAMESPACE, populate
 from tests.benchmarks.report import Column, Row, SuiteResult, ratio
 from tests.benchmarks.servers import auth_headers, bare_server, catalog_servers, pid_of
 from tests.benchmarks.workspace import Workspace
@@ -36,10 +44,12 @@ class Plan:
     etag_clients: tuple[int, ...]
     seconds: float
     warmup: float
+    worker_clients: tuple[int, ...]
 
 
-FULL = Plan((10, 10_000, 100_000), (1, 8, 32), (1, 8, 32), seconds=5.0, warmup=1.0)
-QUICK = Plan((10, 10_000), (1, 8, 32), (8,), seconds=1.5, warmup=0.3)
+FULL = Plan((10, 10_000, 100_000), (1, 8, 32), (1, 8, 32), 5.0, 1.0, worker_clients=(8, 32))
+QUICK = Plan((10, 10_000), (1, 8, 32), (8,), seconds=1.5, warmup=0.3, worker_clients=(8,))
+WORKER_TABLES = 1_000
 
 COLUMNS = [
     Column("tables", "tables", "int"),
@@ -149,6 +159,7 @@ def run(workspace: Workspace) -> SuiteResult:
                             [bare.pid],
                         )
                         result.rows.append(compare(tables, case.label, clients, ours, ceiling))
+    workers_rows(workspace, plan, result)
     result.notes += [
         HOW_IT_RUNS,
         f"each figure: {plan.warmup:g} s warm-up, then {plan.seconds:g} s; the ceiling is measured "
@@ -156,7 +167,61 @@ def run(workspace: Workspace) -> SuiteResult:
         f"tables loaded at random among {SAMPLED_TABLES:,} of the catalog's (ETag rows: "
         f"{ETAG_TABLES}); response body {body_bytes:,} bytes; SQLite; one catalog process; "
         "authenticated with the admin API token",
-        "srv CPU: catalog process CPU time per wall second (1.00 = one core busy)",
+        "srv CPU: catalog process CPU time per wall second (1.00 = one core busy); with "
+        "workers, all of them together",
+        f"workers rows: PostgreSQL, {WORKER_TABLES:,} tables, `serve --workers 2` against the "
+        "same server with `--workers 1` (the ceiling columns), measured one after the other; "
+        "the ratio is worth its name only with a core free for the load generator",
     ]
     result.data["populate_seconds"] = {str(k): v for k, v in workspace.populate_seconds.items()}
     return result
+
+
+@contextmanager
+def catalog_with_workers(
+    data_dir: Path, database_url: str, workers: int
+) -> Iterator[CatalogServer]:
+    server = CatalogServer(
+        data_dir, database_url, storage="file", env={"ICEFLOE_WORKERS": str(workers)}
+    ).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def serving_pids(server: CatalogServer) -> list[int]:
+    """The processes that answer: the workers, or the server itself when it has none."""
+    parent = psutil.Process(pid_of(server))
+    workers = [c.pid for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+    return workers or [parent.pid]
+
+
+def workers_rows(workspace: Workspace, plan: Plan, result: SuiteResult) -> None:
+    """loadTable on PostgreSQL with two workers, next to the same server with one."""
+    populated = populate(
+        workspace.directory("workers"), workspace.postgres.create_database(), WORKER_TABLES
+    )
+    assert populated.database_url is not None
+    names = [populated.table_name(i) for i in range(WORKER_TABLES)]
+    measured: dict[int, dict[int, LoadResult]] = {}
+    for workers in (1, 2):
+        with catalog_with_workers(populated.data_dir, populated.database_url, workers) as server:
+            todo, _ = cases(server, names, plan)
+            loads = todo[0]
+            for clients in plan.worker_clients:
+                measured.setdefault(clients, {})[workers] = run_load(
+                    LoadSpec(
+                        [("127.0.0.1", server.port)],
+                        loads.requests,
+                        clients,
+                        plan.seconds,
+                        plan.warmup,
+                        expect=loads.expect,
+                    ),
+                    serving_pids(server),
+                )
+    for clients, by_workers in measured.items():
+        result.rows.append(
+            compare(WORKER_TABLES, "200, 2 workers (PG)", clients, by_workers[2], by_workers[1])
+        )
