@@ -9,9 +9,9 @@ machine lands on both. Clients load tables picked at random among the catalog's,
 catalog is not served from one hot row. The ETag rows send `If-None-Match` with the current
 tag: the catalog must still look the table up, but sends no body.
 
-The workers rows run `icefloe serve --workers 2` on PostgreSQL against the same server with one
-worker (their "ceiling" is that one-worker figure): what a second process on the shared sockets
-buys, with the load generator as a third process.
+The workers rows run `icefloe serve --workers 2` on PostgreSQL next to a one-worker server on the
+same database (their "ceiling" is the one-worker figure): what a second process on the same
+ports buys, with the load generator as a process of its own.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class Plan:
 FULL = Plan((10, 10_000, 100_000), (1, 8, 32), (1, 8, 32), 5.0, 1.0, worker_clients=(8, 32))
 QUICK = Plan((10, 10_000), (1, 8, 32), (8,), seconds=1.5, warmup=0.3, worker_clients=(8,))
 WORKER_TABLES = 1_000
+WORKER_ROUNDS = 3
 
 COLUMNS = [
     Column("tables", "tables", "int"),
@@ -170,8 +171,9 @@ def run(workspace: Workspace) -> SuiteResult:
         "srv CPU: catalog process CPU time per wall second (1.00 = one core busy); with "
         "workers, all of them together",
         f"workers rows: PostgreSQL, {WORKER_TABLES:,} tables, `serve --workers 2` against the "
-        "same server with `--workers 1` (the ceiling columns), measured one after the other; "
-        "the ratio is worth its name only with a core free for the load generator",
+        f"same database served with `--workers 1` (the ceiling columns), measured in turn, best "
+        f"of {WORKER_ROUNDS} rounds each; the ratio is worth its name only with a core free for "
+        "the load generator",
     ]
     result.data["populate_seconds"] = {str(k): v for k, v in workspace.populate_seconds.items()}
     return result
@@ -198,30 +200,48 @@ def serving_pids(server: CatalogServer) -> list[int]:
 
 
 def workers_rows(workspace: Workspace, plan: Plan, result: SuiteResult) -> None:
-    """loadTable on PostgreSQL with two workers, next to the same server with one."""
+    """loadTable on PostgreSQL with two workers, next to the same database served with one.
+
+    Both servers run at once and are measured in turn, one worker then two, WORKER_ROUNDS
+    times; each keeps its best round, so a burst of other work on a shared machine lands on
+    one round of one side rather than on the whole of it."""
     populated = populate(
         workspace.directory("workers"), workspace.postgres.create_database(), WORKER_TABLES
     )
     assert populated.database_url is not None
     names = [populated.table_name(i) for i in range(WORKER_TABLES)]
-    measured: dict[int, dict[int, LoadResult]] = {}
-    for workers in (1, 2):
-        with catalog_with_workers(populated.data_dir, populated.database_url, workers) as server:
-            todo, _ = cases(server, names, plan)
-            loads = todo[0]
-            for clients in plan.worker_clients:
-                measured.setdefault(clients, {})[workers] = run_load(
-                    LoadSpec(
-                        [("127.0.0.1", server.port)],
-                        loads.requests,
-                        clients,
-                        plan.seconds,
-                        plan.warmup,
-                        expect=loads.expect,
-                    ),
-                    serving_pids(server),
-                )
-    for clients, by_workers in measured.items():
+    best: dict[tuple[int, int], LoadResult] = {}
+    with (
+        catalog_with_workers(populated.data_dir, populated.database_url, 1) as one,
+        catalog_with_workers(populated.data_dir, populated.database_url, 2) as two,
+    ):
+        loads = {
+            workers: cases(server, names, plan)[0][0] for workers, server in ((1, one), (2, two))
+        }
+        for clients in plan.worker_clients:
+            for _ in range(WORKER_ROUNDS):
+                for workers, server in ((1, one), (2, two)):
+                    measured = run_load(
+                        LoadSpec(
+                            [("127.0.0.1", server.port)],
+                            loads[workers].requests,
+                            clients,
+                            plan.seconds,
+                            plan.warmup,
+                            expect=loads[workers].expect,
+                        ),
+                        serving_pids(server),
+                    )
+                    previous = best.get((clients, workers))
+                    if previous is None or measured.rate > previous.rate:
+                        best[clients, workers] = measured
+    for clients in plan.worker_clients:
         result.rows.append(
-            compare(WORKER_TABLES, "200, 2 workers (PG)", clients, by_workers[2], by_workers[1])
+            compare(
+                WORKER_TABLES,
+                "200, 2 workers (PG)",
+                clients,
+                best[clients, 2],
+                best[clients, 1],
+            )
         )
