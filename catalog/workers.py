@@ -21,7 +21,9 @@ the workers and only supervises them:
 - Worker 0 runs the maintenance scheduler; the table lease is still what makes a job run once,
   also across several servers on one database.
 - Caches stay per process and are bounded or validated against the database: a token row for at
-  most a second, a warehouse row for a second (a stale one can only miss).
+  most a second, a warehouse row for a second (a stale one can only miss). A revoke or rotation
+  through any worker advances an epoch in shared memory that voids every worker's token cache,
+  so the server that revoked a token refuses it on the next request, whichever worker gets it.
 - A worker that dies is started again (its index, hence the scheduler, is kept); one that keeps
   dying within seconds of its start stops the server with exit status 1. SIGTERM or SIGINT stops
   every worker gracefully and the parent exits 0; a worker whose parent dies (kill -9) dies too.
@@ -36,6 +38,7 @@ import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.context
 import os
 import signal
 import socket
@@ -91,6 +94,20 @@ def is_sqlite_url(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+class SharedEpoch:
+    """The token cache's epoch (`catalog.service.tokens.Epoch`) in memory the workers share."""
+
+    def __init__(self, context: multiprocessing.context.SpawnContext) -> None:
+        self._value = context.Value("q", 0)
+
+    def current(self) -> int:
+        return int(self._value.value)
+
+    def advance(self) -> None:
+        with self._value.get_lock():
+            self._value.value += 1
+
+
 # --- the parent --------------------------------------------------------------------------
 
 
@@ -114,6 +131,7 @@ class Supervisor:
         self.sockets = [dict(own) for own in sockets]
         self.count = len(sockets)
         self._context = multiprocessing.get_context("spawn")
+        self._epoch = SharedEpoch(self._context)
         self._workers: dict[int, BaseProcess] = {}
         self._started: dict[int, float] = {}
         self._quick_deaths = 0
@@ -121,7 +139,7 @@ class Supervisor:
     def _start(self, index: int) -> None:
         process = self._context.Process(
             target=worker_main,
-            args=(self.settings, self.sockets[index], index),
+            args=(self.settings, self.sockets[index], index, self._epoch),
             name=f"icefloe-worker-{index}",
         )
         process.start()
@@ -214,7 +232,9 @@ def _exit_on_signal(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def worker_main(settings: Settings, sockets: Mapping[int, socket.socket], index: int) -> None:
+def worker_main(
+    settings: Settings, sockets: Mapping[int, socket.socket], index: int, epoch: SharedEpoch
+) -> None:
     """One worker: the catalog and (when embedded) the store, served on inherited sockets."""
     # Imported here: the parent has them already, a spawned worker imports them once.
     from catalog import server
@@ -241,6 +261,7 @@ def worker_main(settings: Settings, sockets: Mapping[int, socket.socket], index:
         )
         embedded = EmbeddedStore(settings.s3_endpoint, s3_app.root_credentials, s3_app)
     catalog = build_catalog(settings, embedded, migrate=False)
+    catalog.tokens.share_epoch(epoch)
     catalog_app = create_app(settings, catalog)
     apps: dict[int, Any] = {settings.port: catalog_app}
     if s3_app is not None:

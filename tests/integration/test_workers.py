@@ -17,7 +17,6 @@ import pyarrow as pa
 import pytest
 from pyiceberg.catalog.rest import RestCatalog
 
-from catalog.service.tokens import TOKEN_CACHE_SECONDS
 from tests.integration.test_concurrent_writers import (
     assert_every_append_landed_once,
     create_target,
@@ -146,9 +145,10 @@ def test_parallel_pyiceberg_appends_through_the_embedded_store_lose_nothing(
     assert_every_append_landed_once(catalog, identifier)
 
 
-def test_a_revoked_token_is_refused_by_every_worker_within_the_cache_bound(
+def test_a_token_revoked_through_one_worker_is_refused_at_once_by_every_worker(
     server: CatalogServer,
 ) -> None:
+    """Each worker caches the token row for up to a second; the revoke voids every cache."""
     created = fresh(
         server,
         "POST",
@@ -166,7 +166,6 @@ def test_a_revoked_token_is_refused_by_every_worker_within_the_cache_bound(
 
     revoked = fresh(server, "DELETE", f"/admin/v1/tokens/{created.json()['id']}")
     assert revoked.status_code == 204, revoked.text
-    time.sleep(TOKEN_CACHE_SECONDS + 0.2)
     after = until_every_worker_answered(server, config)
     assert {response.status_code for response in after} == {401}
 
