@@ -49,15 +49,19 @@ from catalog.vending.sts import check_sts_profile
 log = logging.getLogger("icefloe.app")
 
 
-def build_catalog(settings: Settings, embedded: EmbeddedStore | None = None) -> CatalogService:
+def build_catalog(
+    settings: Settings, embedded: EmbeddedStore | None = None, *, migrate: bool = True
+) -> CatalogService:
     """The service over a migrated database; shared by the server and the CLI.
 
     Without an in-process embedded store, warehouses on it are reached through the endpoint
-    and root keys in the settings and the store's data directory.
+    and root keys in the settings and the store's data directory. `migrate=False` is for the
+    workers of `serve --workers N`, whose parent has migrated and sealed already.
     """
     data_dir.prepare(settings)
     engine = create_catalog_engine(settings.resolved_database_url)
-    upgrade(engine)
+    if migrate:
+        upgrade(engine)
     limits = Limits(
         max_page_size=settings.max_page_size,
         commit_retries=settings.commit_retries,
@@ -84,6 +88,8 @@ def build_catalog(settings: Settings, embedded: EmbeddedStore | None = None) -> 
     vendors = VendorRegistry(embedded, cloud_factories(r2))
     context = ServiceContext(SqlCatalogStore(engine), storage, limits, vendors)
     catalog = CatalogService(context)
+    if not migrate:
+        return catalog
     if catalog.warehouses.seal_stored_secrets() and is_sqlite(engine) and not scrub_sqlite(engine):
         log.warning(
             "event=database_not_scrubbed detail=%s",

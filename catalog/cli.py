@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -18,6 +19,7 @@ from rich.table import Table
 from catalog import data_dir as files
 from catalog import server
 from catalog.app import build_catalog, create_app
+from catalog.auth.access_tokens import load_or_create_signing_key
 from catalog.cli_maintain import maintain_app
 from catalog.connect import duckdb_snippet, pyiceberg_snippet, spark_snippet
 from catalog.data_dir import ADMIN_TOKEN_FILE
@@ -28,7 +30,15 @@ from catalog.service.catalog import CatalogService
 from catalog.settings import Settings
 from catalog.store.database import create_catalog_engine
 from catalog.store.migrate import current_revision, head_revision
-from storage.s3 import S3ServerConfig, create_s3_app
+from catalog.workers import (
+    SPREAD_BY_KERNEL,
+    Supervisor,
+    WorkerCount,
+    available_cores,
+    is_sqlite_url,
+    worker_count,
+)
+from storage.s3 import S3Application, S3ServerConfig, create_s3_app
 
 app = typer.Typer(
     name="icefloe",
@@ -82,7 +92,7 @@ def open_catalog(settings: Settings) -> CatalogService:
 
 
 def print_connection_help(
-    settings: Settings, warehouse: str, embedded: EmbeddedStore | None
+    settings: Settings, warehouse: str, embedded: EmbeddedStore | None, workers: int = 1
 ) -> None:
     uri = settings.base_url
     token_file = (settings.data_dir / ADMIN_TOKEN_FILE).resolve() if settings.auth_enabled else None
@@ -90,6 +100,7 @@ def print_connection_help(
         Panel.fit(
             f"[bold]icefloe[/bold] is serving the Iceberg REST catalog at [cyan]{uri}[/cyan]\n"
             f"warehouse [bold]{warehouse}[/bold] · data in {settings.data_dir.resolve()}"
+            f" · {workers} worker{'s' if workers > 1 else ''}"
             + (
                 f"\nembedded S3 store at [cyan]{embedded.endpoint}[/cyan] (region auto, "
                 f"root key {embedded.root.access_key_id})"
@@ -165,6 +176,15 @@ def serve(
         bool,
         typer.Option("--no-auth", help="Let every caller in as an admin. Never in production."),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes serving the ports (ICEFLOE_WORKERS); default: one per core on "
+            "PostgreSQL, one on SQLite.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the catalog (creating the database, a default warehouse and an admin token on first
     start)."""
@@ -178,8 +198,13 @@ def serve(
         auth_enabled=False if no_auth else None,
         s3_port=s3_port,
         embedded_s3=False if no_embedded_s3 else None,
+        workers=workers,
     )
     configure_logging(settings.log_level, settings.log_format)
+    count = worker_count(settings)
+    in_memory = files.sqlite_file(settings.resolved_database_url) is None
+    if count.count > 1 and is_sqlite_url(settings.resolved_database_url) and in_memory:
+        raise _fail("an in-memory SQLite database cannot be shared by several workers")
     files.prepare(settings, create=True)
     s3_app = None
     embedded = None
@@ -206,7 +231,11 @@ def serve(
             "[bold red]AUTHENTICATION IS OFF (--no-auth): anyone who can reach this port is an "
             "admin.[/bold red]"
         )
-    print_connection_help(settings, warehouse, embedded)
+    explain_worker_count(settings, count)
+    print_connection_help(settings, warehouse, embedded, count.count)
+    if count.count > 1:
+        serve_workers(settings, catalog, s3_app, count.count)
+        return
     catalog_app = create_app(settings, catalog)
     apps: dict[int, Any] = {settings.port: catalog_app}
     if s3_app is not None:
@@ -227,6 +256,58 @@ def serve(
         if s3_app is not None:
             s3_app.close()
         catalog.context.store.engine.dispose()  # type: ignore[attr-defined]
+
+
+def explain_worker_count(settings: Settings, count: WorkerCount) -> None:
+    if not is_sqlite_url(settings.resolved_database_url):
+        return
+    if count.count > 1:
+        console.print(
+            f"[yellow]{count.count} workers on SQLite:[/yellow] reads are answered in parallel, "
+            "but SQLite lets one writer in at a time, so commits wait for each other "
+            "(PostgreSQL does not)."
+        )
+    elif not count.explicit and available_cores() > 1:
+        console.print(
+            "One worker: the database is SQLite, which lets one writer in at a time. "
+            "`--workers N` runs more (reads scale with them, commits still take turns)."
+        )
+
+
+def serve_workers(
+    settings: Settings, catalog: CatalogService, s3_app: S3Application | None, count: int
+) -> None:
+    """The parent of `count` workers: it binds the ports and supervises (`catalog.workers`).
+    It keeps the embedded store open, which holds the store's lock shared: no worker, even
+    one restarted later, sweeps files another may be writing."""
+    # The workers mint access tokens with this key: created once, here, before they start.
+    load_or_create_signing_key(settings.data_dir, settings.jwt_signing_key)
+    catalog.context.store.engine.dispose()  # type: ignore[attr-defined]
+    ports = [settings.port] + ([settings.s3_port] if s3_app is not None else [])
+    sockets: list[dict[int, socket.socket]] = [{} for _ in range(count)]
+    try:
+        for port in ports:
+            alone = server.listen(settings.host, port)  # in use: fail here, join no group
+            if SPREAD_BY_KERNEL:
+                alone.close()
+            for own in sockets:
+                own[port] = (
+                    server.listen(settings.host, port, reuse_port=True)
+                    if SPREAD_BY_KERNEL
+                    else alone
+                )
+    except OSError as error:
+        raise _fail(str(error)) from error
+    try:
+        code = Supervisor(settings, sockets).run()
+    finally:
+        for own in sockets:
+            for sock in own.values():
+                sock.close()
+        if s3_app is not None:
+            s3_app.close()
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

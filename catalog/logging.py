@@ -2,7 +2,9 @@
 
 No field can break a line: the console formatter escapes control, format and separator
 characters in the whole formatted line (`storage.logsafe`), and JSON escapes them itself
-(`json.dumps` writes every non-ASCII character as `\\uXXXX`)."""
+(`json.dumps` writes every non-ASCII character as `\\uXXXX`).
+
+Every line names the process that wrote it: with `serve --workers N`, the worker."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,
             "message": record.getMessage(),
         }
         if record.exc_info:
@@ -33,7 +36,9 @@ def configure_logging(level: str, style: Literal["json", "console"]) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            EscapingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%H:%M:%S")
+            EscapingFormatter(
+                "%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s", "%H:%M:%S"
+            )
         )
     root = logging.getLogger("icefloe")
     root.handlers[:] = [handler]

@@ -1,7 +1,8 @@
-"""One process, one event loop, two listeners: the catalog API and the embedded S3 store.
+"""One event loop, two listeners: the catalog API and the embedded S3 store.
 
 uvicorn serves several sockets with one app; `PortDispatch` hands each connection to the app
 of the port it arrived on. One server means one signal handler and one orderly shutdown.
+With `--workers N`, each worker process runs this server on sockets its parent bound.
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ class PortDispatch:
         await app(scope, receive, send)
 
 
-def listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening socket; with `reuse_port`, one of a group on the same port among which the
+    kernel spreads new connections (see `catalog.workers`)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as error:
@@ -41,7 +46,12 @@ def listen(host: str, port: int) -> socket.socket:
 
 def run(apps: Mapping[int, ASGIApp], host: str) -> None:
     """Serve until SIGINT/SIGTERM. Lifespan events are off: callers close their apps after."""
-    sockets = [listen(host, port) for port in apps]
+    serve(apps, [listen(host, port) for port in apps])
+
+
+def serve(apps: Mapping[int, ASGIApp], sockets: list[socket.socket]) -> None:
+    """Serve on sockets already listening (one per app's port, bound here or by the parent of a
+    worker, see `catalog.workers`)."""
     config = uvicorn.Config(
         PortDispatch(apps),
         log_config=None,

@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8181
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Processes serving the sockets; default: one per core on PostgreSQL, one on "
+        "SQLite (which serializes writers).",
+    )
     public_url: str | None = Field(
         default=None, description="How clients reach the catalog, when not http://host:port."
     )

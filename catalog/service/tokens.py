@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from catalog.auth.principal import Grant, Permission, Principal
 from catalog.auth.secrets import TokenParts, hash_secret, new_token, secret_matches
@@ -21,10 +22,32 @@ from catalog.service.context import ServiceContext
 from catalog.service.identifiers import check_namespace, check_warehouse_name
 from catalog.store.records import TokenRecord
 
-# How long a process trusts a token row it has read. Revoking or rotating through this process
-# takes effect on its next request (for secrets and access tokens alike); through another
-# process (or the CLI), within this time.
+# How long a process trusts a token row it has read. Revoking or rotating through this server
+# (any of its workers) takes effect on its next request (for secrets and access tokens alike);
+# through another server (or the CLI), within this time.
 TOKEN_CACHE_SECONDS = 1.0
+
+
+class Epoch(Protocol):
+    """A counter that a revoke or rotation advances, voiding every cached token row read
+    before: one per process, or one in shared memory for the workers of one server."""
+
+    def current(self) -> int: ...
+
+    def advance(self) -> None: ...
+
+
+class LocalEpoch:
+    def __init__(self) -> None:
+        self._value = 0
+        self._lock = threading.Lock()
+
+    def current(self) -> int:
+        return self._value
+
+    def advance(self) -> None:
+        with self._lock:
+            self._value += 1
 
 
 @dataclass(frozen=True)
@@ -48,13 +71,16 @@ class TokenService:
         # of loadTable's cost. A revoke or rotation here starts a new epoch, which voids every
         # entry, including one a concurrent request is reading right now.
         self._recent: dict[str, tuple[float, int, TokenRecord]] = {}
-        self._epoch = 0
-        self._lock = threading.Lock()
+        self._epoch: Epoch = LocalEpoch()
+
+    def share_epoch(self, epoch: Epoch) -> None:
+        """Revocations through any process advancing `epoch` void this one's cache at once."""
+        self._epoch = epoch
+        self._recent.clear()
 
     def _forget(self) -> None:
-        with self._lock:
-            self._epoch += 1
-            self._recent.clear()
+        self._epoch.advance()
+        self._recent.clear()
 
     def create(
         self,
@@ -124,37 +150,48 @@ class TokenService:
         assert record is not None
         return IssuedToken(record, TokenParts(token_id, parts.secret).bearer)
 
-    def _active(self, token_id: str) -> TokenRecord | None:
-        now = time.monotonic()
-        epoch = self._epoch
-        cached = self._recent.get(token_id)
-        if cached and cached[1] == epoch and now - cached[0] < TOKEN_CACHE_SECONDS:
-            record: TokenRecord | None = cached[2]
-        else:
-            with self._context.store.read() as tx:
-                record = tx.token(token_id)
-            if record is not None:
-                self._recent[token_id] = (now, epoch, record)
-        if record is None or record.revoked_at is not None:
-            return None
-        if record.expires_at is not None and record.expires_at <= datetime.now(UTC):
-            return None
+    def _read(self, token_id: str) -> TokenRecord | None:
+        epoch = self._epoch.current()
+        with self._context.store.read() as tx:
+            record = tx.token(token_id)
+        if record is not None:
+            self._recent[token_id] = (time.monotonic(), epoch, record)
         return record
+
+    def _accepted(
+        self, token_id: str, accepts: Callable[[TokenRecord], bool]
+    ) -> TokenRecord | None:
+        """The token's row, if it is active and `accepts` it. A cached row may accept but never
+        refuse: read up to a second ago, it may predate a rotation through another process (or
+        another worker of this server), and the new secret, or an access token of the new
+        generation, must not be refused for it. So a refusal reads the row again."""
+        cached = self._recent.get(token_id)
+        fresh = (
+            cached is not None
+            and cached[1] == self._epoch.current()
+            and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS
+        )
+        record = cached[2] if cached is not None and fresh else self._read(token_id)
+        if record is not None and _active(record) and accepts(record):
+            return record
+        if fresh:
+            record = self._read(token_id)
+            if record is not None and _active(record) and accepts(record):
+                return record
+        return None
 
     def check_secret(self, parts: TokenParts) -> TokenRecord | None:
         """The active token whose secret this is."""
-        record = self._active(parts.token_id)
-        if record is None or not secret_matches(parts.secret, record.secret_hash):
-            return None
-        return record
+        return self._accepted(
+            parts.token_id, lambda record: secret_matches(parts.secret, record.secret_hash)
+        )
 
     def check_generation(self, token_id: str, generation: int) -> TokenRecord | None:
         """The active token, while `generation` is still its own: an access token's check.
 
         The same (cached) row read as for a secret: no query beyond the one each request makes.
         """
-        record = self._active(token_id)
-        return record if record is not None and record.generation == generation else None
+        return self._accepted(token_id, lambda record: record.generation == generation)
 
     def authenticate(self, parts: TokenParts) -> Principal | None:
         record = self.check_secret(parts)
@@ -164,3 +201,9 @@ class TokenService:
         """For access tokens minted from an API token: valid while it is, at `generation`."""
         record = self.check_generation(token_id, generation)
         return principal_of(record) if record else None
+
+
+def _active(record: TokenRecord) -> bool:
+    if record.revoked_at is not None:
+        return False
+    return record.expires_at is None or record.expires_at > datetime.now(UTC)

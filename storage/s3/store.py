@@ -68,6 +68,14 @@ class ListResult:
     """The last key or common prefix returned: ListObjects v1's NextMarker."""
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _state(row: ObjectRow | None) -> ObjectState | None:
     return None if row is None else ObjectState(row.etag, row.last_modified_ns)
 
@@ -114,6 +122,12 @@ class Bucket:
         self.path = path
         self.index = BucketIndex(path / "index.sqlite3", fsync=fsync)
         self.blobs = BlobDir(path, fsync=fsync)
+        self.identity = _identity(self.index.path)
+
+    def is_current(self) -> bool:
+        """Whether the index opened is still the bucket's: another process sharing the data dir
+        may have deleted the bucket, or deleted it and created one of the same name."""
+        return _identity(self.index.path) == self.identity
 
     # --- objects ------------------------------------------------------------------------
 
@@ -309,12 +323,10 @@ class ObjectStore:
         with self._lock:
             bucket = self._open.get(name)
             if bucket is not None:
-                if bucket.index.path.exists():
+                if bucket.is_current():
                     return bucket
-                # Deleted by another process sharing the data dir.
                 self._open.pop(name)
                 bucket.index.close()
-                return None
             path = self._buckets_dir / name
             if not (path / "index.sqlite3").is_file():
                 return None

@@ -10,18 +10,26 @@ catalog is not served from one hot row. The ETag rows send `If-None-Match` with 
 tag: the catalog must still look the table up, but sends no body; each is set against the plain
 200 of the same catalog, clients and moment (server CPU per request, "cost ÷ 200"). PostgreSQL
 rows (the durable cluster of `servers.py`) are measured the same way, at 8 clients.
+
+The workers rows run `icefloe serve --workers 2` on PostgreSQL next to a one-worker server on the
+same database (their "ceiling" is the one-worker figure): what a second process on the same
+ports buys, with the load generator as a process of its own.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+import psutil
 from httpx import Response
 
 from tests.benchmarks.loadgen import HOW_IT_RUNS, LoadResult, LoadSpec, Request, run_load
-from tests.benchmarks.populate import NAMESPACE
+from tests.benchmarks.populate import NAMESPACE, populate
 from tests.benchmarks.report import Column, Row, SuiteResult, ratio
 from tests.benchmarks.servers import auth_headers, bare_server, catalog_servers, pid_of
 from tests.benchmarks.workspace import Backend, Workspace
@@ -40,10 +48,15 @@ class Plan:
     warmup: float
     postgres_table_counts: tuple[int, ...]
     postgres_clients: tuple[int, ...] = (8,)
+    worker_clients: tuple[int, ...] = (8,)
 
 
-FULL = Plan((10, 10_000, 100_000), (1, 8, 32), (1, 8, 32), 5.0, 1.0, (10, 10_000))
-QUICK = Plan((10, 10_000), (1, 8, 32), (8,), 1.5, 0.3, (10,))
+FULL = Plan(
+    (10, 10_000, 100_000), (1, 8, 32), (1, 8, 32), 5.0, 1.0, (10, 10_000), worker_clients=(8, 32)
+)
+QUICK = Plan((10, 10_000), (1, 8, 32), (8,), 1.5, 0.3, (10,), worker_clients=(8,))
+WORKER_TABLES = 1_000
+WORKER_ROUNDS = 3
 
 COLUMNS = [
     Column("database", "database"),
@@ -175,6 +188,7 @@ def run(workspace: Workspace) -> SuiteResult:
     for backend, tables, clients in sizes:
         rows, body_bytes = measure(workspace, backend, tables, clients, plan)
         result.rows += rows
+    workers_rows(workspace, plan, result)
     result.notes += [
         HOW_IT_RUNS,
         f"each figure: {plan.warmup:g} s warm-up, then {plan.seconds:g} s; the ceiling is measured "
@@ -185,6 +199,81 @@ def run(workspace: Workspace) -> SuiteResult:
         "srv CPU: catalog process CPU time per wall second (1.00 = one core busy); CPU ms/req: "
         "the catalog's CPU time in the measured window per request in it; cost ÷ 200: a row's "
         "CPU ms/req over the plain 200's at the same database, size and clients",
+        "with workers, srv CPU is all of them together",
+        f"workers rows: PostgreSQL, {WORKER_TABLES:,} tables, `serve --workers 2` against the "
+        f"same database served with `--workers 1` (the ceiling columns), measured in turn, best "
+        f"of {WORKER_ROUNDS} rounds each; the ratio is worth its name only with a core free for "
+        "the load generator",
     ]
     result.data["populate_seconds"] = dict(workspace.populate_seconds)
     return result
+
+
+@contextmanager
+def catalog_with_workers(
+    data_dir: Path, database_url: str, workers: int
+) -> Iterator[CatalogServer]:
+    server = CatalogServer(
+        data_dir, database_url, storage="file", env={"ICEFLOE_WORKERS": str(workers)}
+    ).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def serving_pids(server: CatalogServer) -> list[int]:
+    """The processes that answer: the workers, or the server itself when it has none."""
+    parent = psutil.Process(pid_of(server))
+    workers = [c.pid for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+    return workers or [parent.pid]
+
+
+def workers_rows(workspace: Workspace, plan: Plan, result: SuiteResult) -> None:
+    """loadTable on PostgreSQL with two workers, next to the same database served with one.
+
+    Both servers run at once and are measured in turn, one worker then two, WORKER_ROUNDS
+    times; each keeps its best round, so a burst of other work on a shared machine lands on
+    one round of one side rather than on the whole of it."""
+    populated = populate(
+        workspace.directory("workers"), workspace.postgres.create_database(), WORKER_TABLES
+    )
+    assert populated.database_url is not None
+    names = [populated.table_name(i) for i in range(WORKER_TABLES)]
+    best: dict[tuple[int, int], LoadResult] = {}
+    with (
+        catalog_with_workers(populated.data_dir, populated.database_url, 1) as one,
+        catalog_with_workers(populated.data_dir, populated.database_url, 2) as two,
+    ):
+        loads = {
+            workers: cases(server, names, plan.worker_clients, plan.worker_clients)[0][0]
+            for workers, server in ((1, one), (2, two))
+        }
+        for clients in plan.worker_clients:
+            for _ in range(WORKER_ROUNDS):
+                for workers, server in ((1, one), (2, two)):
+                    measured = run_load(
+                        LoadSpec(
+                            [("127.0.0.1", server.port)],
+                            loads[workers].requests,
+                            clients,
+                            plan.seconds,
+                            plan.warmup,
+                            expect=loads[workers].expect,
+                        ),
+                        serving_pids(server),
+                    )
+                    previous = best.get((clients, workers))
+                    if previous is None or measured.rate > previous.rate:
+                        best[clients, workers] = measured
+    for clients in plan.worker_clients:
+        result.rows.append(
+            compare(
+                "postgres",
+                WORKER_TABLES,
+                "200, 2 workers (PG)",
+                clients,
+                best[clients, 2],
+                best[clients, 1],
+            )
+        )

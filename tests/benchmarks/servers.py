@@ -52,12 +52,15 @@ def catalog_servers(
     test harness's choice too), so a commit writes its metadata file to disk with fsync, as
     the raw baseline does; the embedded S3 store `serve` runs beside the catalog stays idle.
     `storage="embedded"` puts the default warehouse on that store instead (the product's
-    default); `env` adds `ICEFLOE_*` settings (e.g. the log level).
+    default); `env` adds `ICEFLOE_*` settings (e.g. the log level). Each is one process
+    (`ICEFLOE_WORKERS=1` unless `env` says otherwise): the figures are per catalog process, and
+    the CPU measured is that process's; the load_table suite's workers rows measure more.
     """
+    settings = {"ICEFLOE_WORKERS": "1", **(env or {})}
     with ExitStack() as stack:
         servers: list[CatalogServer] = []
         for _ in range(count):
-            server = CatalogServer(data_dir, database_url, env=env, storage=storage).start()
+            server = CatalogServer(data_dir, database_url, env=settings, storage=storage).start()
             stack.callback(server.stop)
             servers.append(server)
         yield servers
