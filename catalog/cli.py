@@ -38,7 +38,7 @@ from catalog.workers import (
     is_sqlite_url,
     worker_count,
 )
-from storage.s3 import S3Application, S3ServerConfig, create_s3_app
+from storage.s3 import S3Application
 
 app = typer.Typer(
     name="icefloe",
@@ -206,17 +206,9 @@ def serve(
     if count.count > 1 and is_sqlite_url(settings.resolved_database_url) and in_memory:
         raise _fail("an in-memory SQLite database cannot be shared by several workers")
     files.prepare(settings, create=True)
-    s3_app = None
-    embedded = None
-    if settings.embedded_s3:
-        s3_app = create_s3_app(
-            S3ServerConfig(
-                data_dir=settings.s3_data_dir,
-                root_access_key_id=settings.s3_root_access_key_id,
-                root_secret_access_key=settings.s3_root_secret_access_key,
-            )
-        )
-        embedded = EmbeddedStore(settings.s3_endpoint, s3_app.root_credentials, s3_app)
+    embedded = EmbeddedStore.serving(settings) if settings.embedded_s3 else None
+    s3_app = embedded.local if embedded else None
+    if embedded:
         record_endpoint(settings)
     try:
         catalog = build_catalog(settings, embedded)

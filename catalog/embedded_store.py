@@ -19,6 +19,8 @@ from storage.s3 import (
     CredentialAuthority,
     RootCredentials,
     S3Application,
+    S3ServerConfig,
+    create_s3_app,
     load_or_create_root_credentials,
 )
 
@@ -42,6 +44,19 @@ class EmbeddedStore:
             settings.s3_root_secret_access_key,
         )
         return cls(served_endpoint(settings), root)
+
+    @classmethod
+    def serving(cls, settings: Settings) -> EmbeddedStore:
+        """The store run in this process (by `serve`, or by each of its workers), on the data
+        directory and root keys of these settings."""
+        app = create_s3_app(
+            S3ServerConfig(
+                data_dir=settings.s3_data_dir,
+                root_access_key_id=settings.s3_root_access_key_id,
+                root_secret_access_key=settings.s3_root_secret_access_key,
+            )
+        )
+        return cls(settings.s3_endpoint, app.root_credentials, app)
 
     @property
     def authority(self) -> CredentialAuthority:

@@ -241,7 +241,6 @@ def worker_main(
     from catalog.app import build_catalog, create_app
     from catalog.embedded_store import EmbeddedStore
     from catalog.logging import configure_logging
-    from storage.s3 import S3ServerConfig, create_s3_app
 
     _die_with_parent()
     configure_logging(settings.log_level, settings.log_format)
@@ -249,17 +248,8 @@ def worker_main(
     # handler that was there before: an exit that unwinds, so the `finally` below runs.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGINT, _exit_on_signal)
-    s3_app = None
-    embedded = None
-    if settings.embedded_s3:
-        s3_app = create_s3_app(
-            S3ServerConfig(
-                data_dir=settings.s3_data_dir,
-                root_access_key_id=settings.s3_root_access_key_id,
-                root_secret_access_key=settings.s3_root_secret_access_key,
-            )
-        )
-        embedded = EmbeddedStore(settings.s3_endpoint, s3_app.root_credentials, s3_app)
+    embedded = EmbeddedStore.serving(settings) if settings.embedded_s3 else None
+    s3_app = embedded.local if embedded else None
     catalog = build_catalog(settings, embedded, migrate=False)
     catalog.tokens.share_epoch(epoch)
     catalog_app = create_app(settings, catalog)
