@@ -19,7 +19,7 @@ import pytest
 
 from tests.support.payloads import SCHEMA, commit, create_table, set_properties
 from tests.support.postgres import PostgresCluster
-from tests.support.server import CatalogServer
+from tests.support.server import CatalogServer, server_pair
 
 FULL_PATH = {"_": "1"}  # an unknown query parameter: the route ignores it, the fast path yields
 WINDOW_SECONDS = 1.0  # catalog.service.tokens.TOKEN_CACHE_SECONDS
@@ -244,15 +244,9 @@ def pair(
 ) -> Iterator[tuple[CatalogServer, CatalogServer]]:
     database_url = postgres.create_database()
     env = {"ICEFLOE_JWT_SIGNING_KEY": secrets.token_urlsafe(48), "ICEFLOE_LOG_LEVEL": "INFO"}
-    first = CatalogServer(tmp_path_factory.mktemp("fast-a"), database_url, env=env).start()
-    second = CatalogServer(tmp_path_factory.mktemp("fast-b"), database_url, env=env)
-    try:
-        second.start()
-        (second.data_dir / "admin.token").write_text(first.token)
-        yield first, second
-    finally:
-        second.stop()
-        first.stop()
+    dirs = (tmp_path_factory.mktemp("fast-a"), tmp_path_factory.mktemp("fast-b"))
+    with server_pair(dirs, database_url, env) as servers:
+        yield servers
 
 
 def test_a_commit_through_one_process_is_seen_by_the_next_load_through_another(

@@ -32,7 +32,7 @@ from catalog.store.database import create_catalog_engine
 from catalog.store.migrate import alembic_config, upgrade
 from tests.support.error_model import assert_error
 from tests.support.postgres import PostgresCluster
-from tests.support.server import CatalogServer
+from tests.support.server import CatalogServer, server_pair
 
 EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
@@ -209,16 +209,9 @@ def pair(
 ) -> Iterator[tuple[CatalogServer, CatalogServer]]:
     database_url = postgres.create_database()
     env = {"ICEFLOE_JWT_SIGNING_KEY": SIGNING_KEY}
-    first = CatalogServer(tmp_path_factory.mktemp("gen-a"), database_url, env=env).start()
-    second = CatalogServer(tmp_path_factory.mktemp("gen-b"), database_url, env=env)
-    try:
-        second.start()
-        # One catalog: the admin token `serve` created on the first start is the second's too.
-        (second.data_dir / "admin.token").write_text(first.token)
-        yield first, second
-    finally:
-        second.stop()
-        first.stop()
+    dirs = (tmp_path_factory.mktemp("gen-a"), tmp_path_factory.mktemp("gen-b"))
+    with server_pair(dirs, database_url, env) as servers:
+        yield servers
 
 
 def refused_within(server: CatalogServer, bearer: str, since: float) -> float:

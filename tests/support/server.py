@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -101,3 +103,21 @@ class CatalogServer:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@contextmanager
+def server_pair(
+    data_dirs: tuple[Path, Path], database_url: str, env: dict[str, str]
+) -> Iterator[tuple[CatalogServer, CatalogServer]]:
+    """Two `icefloe serve` processes on one database: one catalog, as behind a load balancer.
+    `env` must give both the same `ICEFLOE_JWT_SIGNING_KEY` (each data dir would make its
+    own); the admin token the first start created is the second's too."""
+    first = CatalogServer(data_dirs[0], database_url, env=env).start()
+    second = CatalogServer(data_dirs[1], database_url, env=env)
+    try:
+        second.start()
+        (second.data_dir / "admin.token").write_text(first.token)
+        yield first, second
+    finally:
+        second.stop()
+        first.stop()
