@@ -45,6 +45,7 @@ from catalog.store.repository import SqlCatalogStore
 from catalog.vending.r2 import R2Defaults, R2Profiles
 from catalog.vending.registry import VendorRegistry, cloud_factories
 from catalog.vending.sts import check_sts_profile
+from storage.io import object_store_for
 
 log = logging.getLogger("icefloe.app")
 
@@ -84,7 +85,9 @@ def build_catalog(
     secrets = ProfileSecrets(
         key.get_secret_value() if key else None, settings.data_dir / data_dir.SECRETS_KEY_FILE
     )
-    storage = StorageResolver(resolve, prepare, secrets)
+    storage = StorageResolver(
+        resolve, prepare, secrets, embedded.open if embedded else object_store_for
+    )
     vendors = VendorRegistry(embedded, cloud_factories(r2))
     context = ServiceContext(SqlCatalogStore(engine), storage, limits, vendors)
     catalog = CatalogService(context)

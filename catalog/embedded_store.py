@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from pyarrow import fs as pafs
 
 from catalog.settings import Settings
+from storage.embedded import EmbeddedObjectStore
+from storage.io import ObjectStore, object_store_for
 from storage.s3 import (
     CredentialAuthority,
     RootCredentials,
@@ -23,6 +25,7 @@ from storage.s3 import (
     create_s3_app,
     load_or_create_root_credentials,
 )
+from storage.s3.auth import Principal
 
 EMBEDDED = "embedded"
 REGION = "auto"
@@ -75,6 +78,17 @@ class EmbeddedStore:
 
     def resolve(self, profile: dict[str, Any]) -> dict[str, Any]:
         return self.profile() if profile.get("type") == EMBEDDED else profile
+
+    def open(self, location: str, profile: dict[str, Any]) -> ObjectStore:
+        """The store for a warehouse at `location` (its profile resolved): on the embedded
+        store served by this process, that store in-process, as its root; else over S3."""
+        if self.local is not None and profile.get("type") == EMBEDDED:
+            return EmbeddedObjectStore(
+                self.local.store,
+                Principal(self.root.access_key_id, None),
+                max_object_size=self.local.config.max_object_size,
+            )
+        return object_store_for(location, profile)
 
     def prepare(self, location: str, profile: dict[str, Any]) -> None:
         """Create the bucket of a new warehouse on the embedded store."""

@@ -1,16 +1,18 @@
 """How the catalog reads and writes objects, whatever the backend.
 
-Backends are pyarrow filesystems (local disk, or any S3-compatible endpoint: the embedded
-one, Cloudflare R2, AWS S3, MinIO). New metadata files are written with `write_new`, which never
+Backends are local disk and any S3-compatible endpoint (the embedded one, Cloudflare R2, AWS
+S3, MinIO). New metadata files are written with `write_new`, which never
 replaces an existing object: on local disk through an exclusive hard link after an fsync (pyarrow
 does not fsync, and a catalog must not acknowledge a commit whose file a power cut could lose);
-on S3 a PUT is atomic and the names carry a UUID.
+on S3 one PutObject with `If-None-Match: *` (the names carry a UUID besides). The embedded store
+served by the catalog's own process is reached in-process instead (`storage.embedded`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -19,6 +21,8 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from pyarrow import fs as pafs
+
+CONTENT_TYPE = "application/octet-stream"  # what pyarrow's output streams sent
 
 
 class ObjectExists(Exception):
@@ -115,9 +119,18 @@ class LocalObjectStore:
 
 
 class S3ObjectStore:
-    """Objects in an S3-compatible bucket, through pyarrow's S3 filesystem."""
+    """Objects in an S3-compatible bucket: one request per object operation (boto3), listings
+    through pyarrow's S3 filesystem.
+
+    pyarrow's output stream wrote even a small file as a multipart upload (three requests), its
+    input stream sent a HEAD before each GET, and its delete a HEAD and a PUT of a folder marker
+    after the DELETE. A metadata file is a single PutObject here, a read a single GetObject.
+    """
 
     def __init__(self, profile: Mapping[str, Any]) -> None:
+        self._profile = dict(profile)
+        self._client: Any = None
+        self._lock = threading.Lock()
         endpoint = profile.get("endpoint")
         options: dict[str, Any] = {
             "access_key": profile.get("access-key-id"),
@@ -141,26 +154,79 @@ class S3ObjectStore:
             raise ValueError(f"not an s3:// location: {location}")
         return f"{parts.netloc}{parts.path}"
 
+    def _s3(self) -> Any:
+        """The boto3 client, built on first use (slow to build, thread-safe once built)."""
+        with self._lock:
+            if self._client is None:
+                self._client = s3_client(self._profile)
+            return self._client
+
+    @staticmethod
+    def _object(location: str) -> dict[str, str]:
+        bucket, _, key = S3ObjectStore._path(location).partition("/")
+        return {"Bucket": bucket, "Key": key}
+
     def write_new(self, location: str, data: bytes) -> None:
-        with self._fs.open_output_stream(self._path(location)) as stream:
-            stream.write(data)
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._s3().put_object(
+                **self._object(location), Body=data, ContentType=CONTENT_TYPE, IfNoneMatch="*"
+            )
+        except ClientError as error:
+            if _status(error) not in (409, 412):
+                raise OSError(f"PutObject {location}: {_code(error)}") from error
+            # A PUT whose answer was lost and that was sent again finds its own object.
+            retried = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+            if retried and self._holds(location, data):
+                return
+            raise ObjectExists(location) from error
+        except BotoCoreError as error:
+            raise OSError(f"PutObject {location}: {error}") from error
+
+    def _holds(self, location: str, data: bytes) -> bool:
+        try:
+            return self.read(location) == data
+        except (ObjectMissing, OSError):
+            return False
 
     def read(self, location: str) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
-            with self._fs.open_input_stream(self._path(location)) as stream:
-                return bytes(stream.readall())
-        except FileNotFoundError as error:
-            raise ObjectMissing(location) from error
+            response = self._s3().get_object(**self._object(location))
+            return bytes(response["Body"].read())
+        except ClientError as error:
+            if _status(error) == 404:
+                raise ObjectMissing(location) from error
+            raise OSError(f"GetObject {location}: {_code(error)}") from error
+        except BotoCoreError as error:
+            raise OSError(f"GetObject {location}: {error}") from error
 
     def exists(self, location: str) -> bool:
-        info = self._fs.get_file_info(self._path(location))
-        return bool(info.type == pafs.FileType.File)
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._s3().head_object(**self._object(location))
+        except ClientError as error:
+            if _status(error) == 404:
+                return False
+            raise OSError(f"HeadObject {location}: {_code(error)}") from error
+        except BotoCoreError as error:
+            raise OSError(f"HeadObject {location}: {error}") from error
+        return True
 
     def delete(self, location: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
-            self._fs.delete_file(self._path(location))
-        except FileNotFoundError:
-            return
+            self._s3().delete_object(**self._object(location))
+        except ClientError as error:
+            if _status(error) == 404:
+                return
+            raise OSError(f"DeleteObject {location}: {_code(error)}") from error
+        except BotoCoreError as error:
+            raise OSError(f"DeleteObject {location}: {error}") from error
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         scheme = urlsplit(prefix).scheme
@@ -177,6 +243,42 @@ class S3ObjectStore:
         for location in files:
             self.delete(location)
         return len(files)
+
+
+def _status(error: Any) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+
+
+def _code(error: Any) -> str:
+    return str(error.response.get("Error", {}).get("Code", _status(error)))
+
+
+def s3_client(profile: Mapping[str, Any]) -> Any:
+    """A boto3 S3 client for a storage profile, addressed as pyarrow addresses it."""
+    import boto3
+    from botocore.config import Config
+
+    endpoint = profile.get("endpoint")
+    addressing = "auto"
+    if endpoint:
+        addressing = "path" if profile.get("path-style-access", True) else "virtual"
+    session = boto3.session.Session(
+        aws_access_key_id=profile.get("access-key-id"),
+        aws_secret_access_key=profile.get("secret-access-key"),
+        aws_session_token=profile.get("session-token"),
+        region_name=profile.get("region", "auto"),
+    )
+    return session.client(
+        "s3",
+        endpoint_url=endpoint or None,
+        config=Config(
+            s3={"addressing_style": addressing},
+            connect_timeout=10,
+            read_timeout=30,
+            retries={"max_attempts": 5, "mode": "standard"},
+            max_pool_connections=32,
+        ),
+    )
 
 
 def object_store_for(location: str, profile: Mapping[str, Any]) -> ObjectStore:

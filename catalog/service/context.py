@@ -16,6 +16,7 @@ from storage.io import ObjectStore, object_store_for
 
 ProfileResolver = Callable[[dict[str, Any]], dict[str, Any]]
 StoragePreparer = Callable[[str, dict[str, Any]], None]
+StoreOpener = Callable[[str, dict[str, Any]], ObjectStore]
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ class StorageResolver:
 
     `secrets` opens the profile's sealed secrets (each once per process) and reads those it
     names from the environment; `resolve_profile` fills in what is not stored in the database
-    (the embedded store's endpoint and root keys, secrets taken from settings).
+    (the embedded store's endpoint and root keys, secrets taken from settings); `open_store`
+    builds a store from a location and its resolved profile (the embedded store in-process
+    when this process serves it, else `object_store_for`).
     """
 
     def __init__(
@@ -39,9 +42,11 @@ class StorageResolver:
         resolve_profile: ProfileResolver | None = None,
         prepare: StoragePreparer | None = None,
         secrets: SecretSealer | None = None,
+        open_store: StoreOpener = object_store_for,
     ) -> None:
         self._resolve = resolve_profile or (lambda profile: profile)
         self._prepare = prepare
+        self.open = open_store
         self.secrets = secrets
         self._stores: dict[tuple[str, str], ObjectStore] = {}
         self._lock = threading.Lock()
@@ -67,7 +72,7 @@ class StorageResolver:
         with self._lock:
             store = self._stores.get(key)
             if store is None:
-                store = object_store_for(warehouse.location, self.profile(warehouse))
+                store = self.open(warehouse.location, self.profile(warehouse))
                 self._stores[key] = store
             return store
 

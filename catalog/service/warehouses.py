@@ -15,7 +15,6 @@ from catalog.service.context import ServiceContext
 from catalog.service.identifiers import check_warehouse_name
 from catalog.service.locations import normalize_location
 from catalog.store.records import WarehouseRecord
-from storage.io import object_store_for
 
 log = logging.getLogger("icefloe.warehouses")
 
@@ -74,7 +73,7 @@ class WarehouseService:
         """Write, read, list and delete a probe, so a bad profile fails now, not at a commit."""
         probe = f"{location}/.icefloe-probe-{uuid.uuid4().hex}"
         try:
-            store = object_store_for(location, self._context.storage.resolve(storage))
+            store = self._context.storage.open(location, self._context.storage.resolve(storage))
             store.write_new(probe, b"icefloe")
             if store.read(probe) != b"icefloe":
                 raise BadRequest(f"Storage check failed at {location}: read back other bytes")

@@ -179,6 +179,21 @@ class Bucket:
             self.blobs.unlink(s.blob for s in old.segments)
         return row
 
+    def put(
+        self, key: str, data: bytes, attrs: ObjectAttrs, conditions: Preconditions | None
+    ) -> ObjectRow:
+        """PutObject of bytes already in memory (the catalog's own files, in-process): the
+        same durable blob, the same index transaction and the same conditions as over HTTP."""
+        writer = self.new_writer()
+        try:
+            writer.write(data)
+            blob = writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        return self.commit_object(key, (Segment(blob, len(data)),), etag, attrs, conditions)
+
     def delete(self, key: str) -> None:
         self.delete_many([key])
 
