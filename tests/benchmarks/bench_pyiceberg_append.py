@@ -8,8 +8,9 @@ pyarrow table, the same table definition (`metadata.py`) and the same number of 
 writer on one table, in the same run. Two warehouses:
 
 - the embedded store (the product's default): the client writes its files to the store with
-  the credentials the catalog vends, and the catalog writes its metadata files there too; the
-  baseline `SqlCatalog` writes to the same store, under the root key, so both pay the same S3;
+  the credentials the catalog vends, and the catalog writes its metadata files there too
+  (in-process: the store runs in the catalog's process); the baseline `SqlCatalog` writes to
+  the same store over S3, under the root key;
 - a local folder (`file://`), for the catalog and for `SqlCatalog` alike.
 
 The catalog runs with its access logs at INFO (one line per request on the catalog port and
@@ -246,7 +247,8 @@ def run(workspace: Workspace) -> SuiteResult:
         "access logs at INFO); SqlCatalog: PyIceberg's, in this process, on SQLite, its files "
         "beside the catalog's (the embedded store under the root key, or a local folder)",
         "embedded: the client writes data and manifests with vended credentials; the catalog "
-        "writes each metadata file to the same store over S3 (caller 'catalog (root key)'); "
+        "writes each metadata file to the same store in-process (no request on its port; a "
+        "catalog over S3 would show as caller 'catalog (root key)'); "
         "'÷ SqlCatalog on file://' compares with the file row's SqlCatalog, as issue 18 did",
     ]
     return result
