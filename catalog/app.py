@@ -25,7 +25,10 @@ from catalog.api import (
     transactions,
     views,
 )
+from catalog.api.config_fast import ConfigFastPath
 from catalog.api.errors import install_error_handlers
+from catalog.api.fast import WarehouseRecords
+from catalog.api.listing_fast import ListingFastPath
 from catalog.api.middleware import RequestContextMiddleware
 from catalog.api.security import Authenticator
 from catalog.api.tables_fast import TablesFastPath
@@ -39,6 +42,7 @@ from catalog.service.catalog import CatalogService
 from catalog.service.context import Limits, ServiceContext, StorageResolver
 from catalog.settings import Settings
 from catalog.store.database import create_catalog_engine, is_sqlite, scrub_sqlite
+from catalog.store.listings import Listings
 from catalog.store.migrate import upgrade
 from catalog.store.pointers import TablePointers
 from catalog.store.repository import SqlCatalogStore
@@ -170,13 +174,36 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
         app.include_router(router)
     app.state.endpoints = config.supported_endpoints(routers)
     install_error_handlers(app)
-    # Added first, so it runs inside the request context (request id, URL checks, access log).
+    # The fast paths are added first, so they run inside the request context (request id, URL
+    # checks, access log); loadTable, the most frequent, meets the request first.
     engine = app.state.engine
+    in_thread = not is_sqlite(engine)
+    warehouses = WarehouseRecords(catalog.warehouses.get)
+    listings = Listings(engine)
+    app.add_middleware(
+        ConfigFastPath,
+        authenticator=app.state.authenticator,
+        listings=listings,
+        catalog=catalog,
+        warehouses=warehouses,
+        default_warehouse=settings.default_warehouse,
+        endpoints=app.state.endpoints,
+        in_thread=in_thread,
+    )
+    app.add_middleware(
+        ListingFastPath,
+        authenticator=app.state.authenticator,
+        listings=listings,
+        limits=catalog.context.limits,
+        in_thread=in_thread,
+    )
     app.add_middleware(
         TablesFastPath,
         authenticator=app.state.authenticator,
         pointers=TablePointers(engine),
-        in_thread=not is_sqlite(engine),
+        tables=catalog.tables,
+        warehouses=warehouses,
+        in_thread=in_thread,
     )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
     return app

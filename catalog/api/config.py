@@ -11,12 +11,16 @@ from starlette.concurrency import run_in_threadpool
 
 from catalog.api.deps import CatalogDep
 from catalog.api.responses import errors, json_bytes
-from catalog.api.security import Authorized, authorize
+from catalog.api.security import Authorized, authorize, refusal
+from catalog.auth.policy import POLICY
 from catalog.exceptions import Forbidden
 from catalog.protocol import CatalogConfig
+from catalog.service.catalog import CatalogService
 from catalog.service.rendering import dumps
+from catalog.store.records import WarehouseRecord
 
 router = APIRouter(tags=["Configuration API"], dependencies=[Depends(authorize)])
+GET_CONFIG = POLICY["getConfig"]
 
 
 def iso_duration(seconds: int) -> str:
@@ -53,13 +57,21 @@ async def get_config(
     found = await run_in_threadpool(
         catalog.warehouses.resolve, warehouse, settings.default_warehouse
     )
-    if not principal.may_enter_warehouse(found.name):
-        raise Forbidden(f"No access to warehouse {found.name}")
+    refused = refusal(principal, GET_CONFIG, found.name, [])
+    if refused is not None:
+        raise Forbidden(refused)
+    body = await run_in_threadpool(config_body, catalog, found, request.app.state.endpoints)
+    return json_bytes(body)
+
+
+def config_body(catalog: CatalogService, found: WarehouseRecord, endpoints: list[str]) -> bytes:
+    """getConfig's body for `found`: the same for as long as the warehouse exists (it has no
+    update), so `config_fast` keeps it per warehouse id."""
     lifetime = int(catalog.context.limits.idempotency_lifetime.total_seconds())
     body = {
-        "defaults": await run_in_threadpool(catalog.tables.client_defaults, found),
+        "defaults": catalog.tables.client_defaults(found),
         "overrides": {"prefix": found.name, "namespace-separator": "%1F"},
-        "endpoints": request.app.state.endpoints,
+        "endpoints": endpoints,
         "idempotency-key-lifetime": iso_duration(lifetime),
     }
-    return json_bytes(dumps(body))
+    return dumps(body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from catalog.api.deps import CatalogDep, Idempotency, NamespacePath, Prefix
 from catalog.api.responses import errors, json_bytes, no_content
 from catalog.api.security import Authorized, authorize
+from catalog.auth.principal import Principal
 from catalog.protocol import (
     CreateNamespaceRequest,
     CreateNamespaceResponse,
@@ -50,9 +52,14 @@ async def list_namespaces(
         levels,
         page_token,
         page_size,
-        lambda namespace: principal.may_see_namespace(prefix, namespace),
+        visible_to(principal, prefix),
     )
     return json_bytes(body)
+
+
+def visible_to(principal: Principal, warehouse: str) -> Callable[[tuple[str, ...]], bool]:
+    """Which listed namespaces `principal` sees: those it may read and their ancestors."""
+    return lambda namespace: principal.may_see_namespace(warehouse, namespace)
 
 
 @router.post(

@@ -1,21 +1,22 @@
-"""loadTable and tableExists for the plain case, answered before FastAPI's router.
+"""loadTable and tableExists for the common case, answered before FastAPI's router.
 
 Every engine's query starts with loadTable; through FastAPI it paid for dependency solving,
 route matching over every route, two worker-thread hops and an ORM session, several times the
-work of the answer itself (docs/performance.md). This layer answers the common request with
-the same pieces the route uses — the same `Authenticator` and token cache, the same decision
-(`security.refusal` over `POLICY`), the same ETag (`table_etag`) and body (`load_result`) —
-and one prebuilt Core select. It sits inside `RequestContextMiddleware`, so the request id,
-the URL and body checks and the access log line are the ones every request gets.
+work of the answer itself (docs/performance.md). This layer (a `fast.FastPath`) answers the
+common request with the same pieces the route uses — the same `Authenticator` and token cache,
+the same decision (`security.refusal` over `POLICY`), the same ETag (`table_etag`), body
+(`load_result`) and access delegation (`tables.delegation_for`, then the table service's
+`table_config`, whose vended credentials are reused per (warehouse, table location, access
+level) for a quarter of their lifetime) — and one prebuilt Core select.
 
 Whatever it does not fully understand goes to FastAPI unchanged, including every error: an
 unusual query or header, a name that does not validate, a caller refused or unknown, a table
-that is not there, a database that does not answer. Such a request is then answered exactly
-as if this layer did not exist.
+that is not there, a database that does not answer, a vendor that fails.
 
 A rendered body is kept per (table, snapshots mode) with the version and metadata location it
 was rendered from, and served only after the current pointer has been read from the database
-on this very request: a commit by any process is seen by the next load.
+on this very request: a commit by any process is seen by the next load. A delegated load gets
+that body with its `config` and `storage-credentials` put in (`rendering.with_config`).
 """
 
 from __future__ import annotations
@@ -23,31 +24,36 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.requests import Request
+from starlette.types import ASGIApp, Scope
 
+from catalog.api.fast import (
+    ON_A_THREAD,
+    Answer,
+    FastPath,
+    OnAThread,
+    Outcome,
+    WarehouseRecords,
+    authenticated,
+    headers,
+    path_parts,
+)
 from catalog.api.security import Authenticator, refusal
+from catalog.api.tables import delegation_for
 from catalog.auth.policy import POLICY
+from catalog.auth.principal import Principal
 from catalog.exceptions import CatalogError
 from catalog.service.identifiers import check_object_name, parse_namespace_path
-from catalog.service.rendering import load_result, only_referenced_snapshots
-from catalog.service.tables import etag_matches, table_etag
+from catalog.service.rendering import load_result, only_referenced_snapshots, with_config
+from catalog.service.tables import TableService, etag_matches, table_etag
 from catalog.store.pointers import Pointer, StoreUnreadable, TablePointers
 
 LOAD_TABLE = POLICY["loadTable"]
 TABLE_EXISTS = POLICY["tableExists"]
 MODES = {b"": "all", b"snapshots=all": "all", b"snapshots=refs": "refs"}
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
-_JSON = (b"content-type", b"application/json")
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: int
-    headers: list[tuple[bytes, bytes]]
-    body: bytes = b""
+_HEADERS = frozenset((b"authorization", b"if-none-match", b"x-iceberg-access-delegation"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,60 +106,38 @@ class RenderedBodies:
         return self._bytes
 
 
-class TablesFastPath:
-    """ASGI middleware: loadTable (GET) and tableExists (HEAD) on
-    `/v1/{prefix}/namespaces/{namespace}/tables/{table}`; everything else passes through.
-
-    The database reads are blocking. On SQLite they are a local indexed lookup of tens of
-    microseconds, cheaper than the worker-thread hop that would carry them, so they run on the
-    event loop. On PostgreSQL they are a network round trip whose time this process does not
-    control: they run on a worker thread (one hop for the whole request), so that a slow
-    database never stalls the loop's other requests.
-    """
+class TablesFastPath(FastPath["_Request"]):
+    """loadTable (GET) and tableExists (HEAD) on
+    `/v1/{prefix}/namespaces/{namespace}/tables/{table}`; everything else passes through."""
 
     def __init__(
         self,
         app: ASGIApp,
         authenticator: Authenticator,
         pointers: TablePointers,
+        tables: TableService,
+        warehouses: WarehouseRecords,
         in_thread: bool,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
-        self.app = app
+        super().__init__(app, in_thread)
         self.authenticator = authenticator
         self.pointers = pointers
-        self.in_thread = in_thread
+        self.tables = tables
+        self.warehouses = warehouses
         self.bodies = RenderedBodies(cache_bytes)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = _plain_request(scope) if scope["type"] == "http" else None
-        if request is not None:
-            if self.in_thread:
-                answer = await run_in_threadpool(self.answer, request)
-            else:
-                answer = self.answer(request)
-            if answer is not None:
-                scope.setdefault("state", {})["via"] = "fast"
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": answer.status,
-                        "headers": answer.headers,
-                    }
-                )
-                await send({"type": "http.response.body", "body": answer.body})
-                return
-        await self.app(scope, receive, send)
+    def match(self, scope: Scope) -> _Request | None:
+        return _plain_request(scope)
 
-    def answer(self, request: _Request) -> Answer | None:
-        """The response, or None for the full path to give it."""
+    def answer(self, request: _Request, may_block: bool) -> Outcome:
         try:
             namespace = parse_namespace_path(request.namespace)
             check_object_name(request.table)
-            if not self.authenticator.answers_locally(request.authorization):
-                return None
-            principal = self.authenticator.authenticate(request.authorization)
         except CatalogError:
+            return None
+        principal = authenticated(self.authenticator, request.authorization)
+        if principal is None:
             return None
         rule = LOAD_TABLE if request.method == "GET" else TABLE_EXISTS
         if rule.audited or refusal(principal, rule, request.prefix, [namespace]) is not None:
@@ -175,12 +159,41 @@ class TablesFastPath:
             if body is None:
                 return None
             self.bodies.put(pointer, request.mode, body)
-        headers = [
-            (b"etag", etag.encode("latin-1")),
-            (b"content-length", str(len(body)).encode("latin-1")),
-            _JSON,
-        ]
-        return Answer(200, headers, body)
+        if request.delegation is not None:
+            delegated = self._delegated(request, principal, namespace, pointer, body, may_block)
+            if not isinstance(delegated, bytes):
+                return delegated
+            return Answer.json(delegated, (b"etag", etag.encode("latin-1")))
+        return Answer.json(body, (b"etag", etag.encode("latin-1")))
+
+    def _delegated(
+        self,
+        request: _Request,
+        principal: Principal,
+        namespace: tuple[str, ...],
+        pointer: Pointer,
+        body: bytes,
+        may_block: bool,
+    ) -> bytes | OnAThread | None:
+        """The body with what `X-Iceberg-Access-Delegation` asked for, as the route gives it:
+        read-only credentials unless the caller may write, the remote signer's settings."""
+        warehouse = self.warehouses.get(pointer.warehouse_id, request.prefix)
+        if warehouse is None:
+            return None
+        delegation = delegation_for(
+            request.delegation, principal, request.prefix, namespace, request.signer_uri
+        )
+        try:
+            if not may_block and not self.tables.config_is_local(
+                warehouse, pointer.location, delegation
+            ):
+                return ON_A_THREAD
+            table = self.tables.table_config(
+                warehouse, pointer.location, delegation, (namespace, request.table)
+            )
+        except CatalogError:  # a vendor that failed: the full path reports it
+            return None
+        return with_config(body, table.config, table.storage_credentials)
 
     def _render(self, pointer: Pointer, mode: str) -> bytes | None:
         try:
@@ -203,36 +216,37 @@ class _Request:
     mode: str
     authorization: str | None
     if_none_match: str | None
+    delegation: str | None
+    signer_uri: str
 
 
 def _plain_request(scope: Scope) -> _Request | None:
     """The request, if it is one this layer answers: the route's own path, nothing in the
-    query but `snapshots`, and no access delegation asked for."""
+    query but `snapshots`, and each header it reads at most once."""
     method = scope["method"]
     if method != "GET" and method != "HEAD":
         return None
-    path: str = scope["path"]
-    if not path.startswith("/v1/") or scope.get("root_path"):
-        return None
-    parts = path.split("/")
-    if len(parts) != 7 or parts[3] != "namespaces" or parts[5] != "tables":
-        return None
-    if not all(parts[2:]):
-        return None
-    raw: Any = scope.get("raw_path")
-    if raw is None or raw.count(b"/") != 6:  # an encoded '/' in a name: another route's path
+    parts = path_parts(scope, method, 5)
+    if parts is None or parts[1] != "namespaces" or parts[3] != "tables":
         return None
     mode = MODES.get(scope.get("query_string", b""))
     if mode is None or (method == "HEAD" and scope.get("query_string")):
         return None
-    authorization = if_none_match = None
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            if authorization is None:
-                authorization = value.decode("latin-1")
-        elif name == b"if-none-match":
-            if if_none_match is None:
-                if_none_match = value.decode("latin-1")
-        elif name == b"x-iceberg-access-delegation":
-            return None
-    return _Request(method, parts[2], parts[4], parts[6], mode, authorization, if_none_match)
+    found = headers(scope, _HEADERS)
+    if found is None:
+        return None
+    delegation = found.get(b"x-iceberg-access-delegation")
+    signer_uri = ""
+    if delegation is not None and "remote-signing" in delegation:
+        signer_uri = str(Request(scope).base_url).rstrip("/")
+    return _Request(
+        method,
+        parts[0],
+        parts[2],
+        parts[4],
+        mode,
+        found.get(b"authorization"),
+        found.get(b"if-none-match"),
+        delegation,
+        signer_uri,
+    )

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from catalog.exceptions import NoSuchWarehouse
+from catalog.service.paging import PageRequest, page_request
 from catalog.service.ports import CatalogStore, CatalogTransaction, SecretSealer
 from catalog.store.records import IdempotencyTicket, WarehouseRecord
 from catalog.vending.registry import VendorRegistry
@@ -25,6 +26,15 @@ class Limits:
     max_page_size: int = 1000
     commit_retries: int = 8
     idempotency_lifetime: timedelta = timedelta(minutes=30)
+
+    def page(self, page_token: str | None, page_size: int | None) -> PageRequest:
+        """A listing's page, within these limits (BadRequest for a size or token refused)."""
+        return page_request(
+            page_token,
+            page_size,
+            default_size=self.default_page_size,
+            max_size=self.max_page_size,
+        )
 
 
 class StorageResolver:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from catalog.exceptions import BadRequest, NoSuchNamespace
 from catalog.service.context import ServiceContext, finalize
 from catalog.service.identifiers import check_new_namespace, dotted
-from catalog.service.paging import next_token, page_request
+from catalog.service.paging import PageRequest, next_token
 from catalog.service.placement import Placer, check_namespace_placement
 from catalog.service.ports import CatalogTransaction
 from catalog.service.rendering import dumps
@@ -24,6 +24,19 @@ def require_namespace(
     return namespace
 
 
+def namespace_page(
+    rows: Sequence[tuple[str, ...]],
+    page: PageRequest,
+    visible: Callable[[tuple[str, ...]], bool] | None = None,
+) -> bytes:
+    """listNamespaces' body from the rows read for `page` (one more than it shows)."""
+    names, token = next_token([join_levels(row) for row in rows], page)
+    shown = [split_levels(n) for n in names]
+    if visible is not None:
+        shown = [levels for levels in shown if visible(levels)]
+    return dumps({"namespaces": [list(levels) for levels in shown], "next-page-token": token})
+
+
 class NamespaceService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
@@ -37,23 +50,13 @@ class NamespaceService:
         visible: Callable[[tuple[str, ...]], bool] | None = None,
     ) -> bytes:
         """One page; `visible` hides what the caller may not see (a page may come out short)."""
-        limits = self._context.limits
-        page = page_request(
-            page_token,
-            page_size,
-            default_size=limits.default_page_size,
-            max_size=limits.max_page_size,
-        )
+        page = self._context.limits.page(page_token, page_size)
         with self._context.store.read() as tx:
             found = self._context.warehouse(tx, warehouse)
             if parent:
                 require_namespace(tx, found.id, parent)
             rows = tx.list_namespaces(found.id, parent, page.after, page.fetch)
-        names, token = next_token([join_levels(row) for row in rows], page)
-        shown = [split_levels(n) for n in names]
-        if visible is not None:
-            shown = [levels for levels in shown if visible(levels)]
-        return dumps({"namespaces": [list(levels) for levels in shown], "next-page-token": token})
+        return namespace_page(rows, page, visible)
 
     def create(
         self,

@@ -28,11 +28,33 @@ def load_result(
         + separator
         + b'"metadata":'
         + metadata_json.encode("utf-8")
-        + b',"config":'
+        + _config_tail(config, storage_credentials)
+    )
+
+
+def _config_tail(
+    config: dict[str, str], storage_credentials: list[dict[str, object]] | None
+) -> bytes:
+    return (
+        b',"config":'
         + dumps(config)
         + (b',"storage-credentials":' + dumps(storage_credentials) if storage_credentials else b"")
         + b"}"
     )
+
+
+_NO_CONFIG = _config_tail({}, None)
+
+
+def with_config(
+    plain_body: bytes, config: dict[str, str], storage_credentials: list[dict[str, object]]
+) -> bytes:
+    """`load_result`'s body with `config` and credentials, from the one it made without: a
+    delegated load reuses the body cached for the table's version instead of re-framing the
+    whole metadata text."""
+    if not config and not storage_credentials:
+        return plain_body
+    return plain_body[: -len(_NO_CONFIG)] + _config_tail(config, storage_credentials)
 
 
 def commit_result(metadata_location: str, metadata_json: str) -> bytes:

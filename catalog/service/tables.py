@@ -50,7 +50,7 @@ from catalog.service.locations import (
     table_metadata_file,
 )
 from catalog.service.namespaces import require_namespace
-from catalog.service.paging import next_token, page_request
+from catalog.service.paging import PageRequest, next_token
 from catalog.service.placement import Placer, check_object_placement
 from catalog.service.ports import CatalogTransaction
 from catalog.service.rendering import (
@@ -166,6 +166,18 @@ def etag_matches(etag: str, if_none_match: str | None) -> bool:
     return if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}
 
 
+def object_page(namespace: Sequence[str], rows: list[str], page: PageRequest) -> bytes:
+    """listTables' (and listViews') body from the rows read for `page` (one more than it
+    shows)."""
+    names, token = next_token(rows, page)
+    return dumps(
+        {
+            "identifiers": [{"namespace": list(namespace), "name": n} for n in names],
+            "next-page-token": token,
+        }
+    )
+
+
 class TableService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
@@ -176,7 +188,7 @@ class TableService:
         self._vended = OrderedDict()
         self._vended_lock = threading.Lock()
 
-    def _config(
+    def table_config(
         self,
         warehouse: WarehouseRecord,
         table_location: str,
@@ -198,6 +210,22 @@ class TableService:
         if credential is None:
             return TableConfig({}, [])
         return TableConfig(dict(credential.config), [credential.as_wire()])
+
+    def config_is_local(
+        self, warehouse: WarehouseRecord, table_location: str, delegation: Delegation
+    ) -> bool:
+        """True when `table_config` needs no vendor call (whose upstream may be a network
+        away): nothing to vend, or a credential still reusable. Callers on an event loop
+        ask this first, and take a worker thread when it is False."""
+        if not delegation.vended_credentials:
+            return True
+        key = (warehouse.id, table_location, delegation.access)
+        with self._vended_lock:
+            cached = self._vended.get(key)
+        if cached is not None and datetime.now(UTC) < cached[0]:
+            return True
+        profile = self._context.storage.profile(warehouse)
+        return self._context.vendors.vendor(warehouse, profile) is None
 
     def _reused_or_vended(
         self, warehouse: WarehouseRecord, table_location: str, access: Access
@@ -342,24 +370,12 @@ class TableService:
         page_size: int | None,
         kind: ObjectKind = "table",
     ) -> bytes:
-        limits = self._context.limits
-        page = page_request(
-            page_token,
-            page_size,
-            default_size=limits.default_page_size,
-            max_size=limits.max_page_size,
-        )
+        page = self._context.limits.page(page_token, page_size)
         with self._context.store.read() as tx:
             found = self._context.warehouse(tx, warehouse)
             ns = require_namespace(tx, found.id, namespace)
             rows = tx.list_objects(ns.id, kind, page.after, page.fetch)
-        names, token = next_token(rows, page)
-        return dumps(
-            {
-                "identifiers": [{"namespace": list(namespace), "name": n} for n in names],
-                "next-page-token": token,
-            }
-        )
+        return object_page(namespace, rows, page)
 
     def load(
         self,
@@ -380,7 +396,7 @@ class TableService:
         if mode == "refs":
             text = only_referenced_snapshots(text)
         location = record.location
-        table = self._config(found, location, delegation, (namespace, name))
+        table = self.table_config(found, location, delegation, (namespace, name))
         body = load_result(record.metadata_location, text, table.config, table.storage_credentials)
         return LoadedTable(body, etag)
 
@@ -445,7 +461,7 @@ class TableService:
             raise ValidationFailed(f"Invalid table definition: {error}") from error
         check_table_paths(location, metadata.properties, found.location)
         text = metadata_to_json(metadata)
-        table = self._config(found, location, delegation, (namespace, name))
+        table = self.table_config(found, location, delegation, (namespace, name))
         if request.stage_create:
             return load_result(None, text, table.config, table.storage_credentials)
         metadata_location = table_metadata_file(location, dict(metadata.properties), 0)
@@ -600,7 +616,7 @@ class TableService:
                 check_no_overlap(tx, found.id, metadata.location, None)
                 tx.insert_object(ns, name, "table", location, text, metadata.location)
             finalize(tx, ticket, load_result(location, text, {}))
-        table = self._config(found, metadata.location, delegation, (namespace, name))
+        table = self.table_config(found, metadata.location, delegation, (namespace, name))
         return load_result(location, text, table.config, table.storage_credentials)
 
     def unregister(

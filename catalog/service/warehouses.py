@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
 
 from catalog.exceptions import BadRequest, NoSuchWarehouse
 from catalog.service.context import ServiceContext
@@ -17,6 +18,33 @@ from catalog.service.locations import normalize_location
 from catalog.store.records import WarehouseRecord
 
 log = logging.getLogger("icefloe.warehouses")
+
+
+class Named(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+W = TypeVar("W", bound=Named)
+
+
+def choose_warehouse(warehouses: Sequence[W], requested: str | None, default: str) -> W:
+    """The warehouse a client asked for (by name or id); with none named, the only one or
+    the default. `warehouses` in name order."""
+    if requested:
+        for warehouse in warehouses:
+            if warehouse.name == requested or warehouse.id == requested:
+                return warehouse
+        raise NoSuchWarehouse(f"Warehouse does not exist: {requested}")
+    if len(warehouses) == 1:
+        return warehouses[0]
+    for warehouse in warehouses:
+        if warehouse.name == default:
+            return warehouse
+    names = ", ".join(w.name for w in warehouses) or "none exist"
+    raise BadRequest(f"Name a warehouse with ?warehouse= (available: {names})")
 
 
 class WarehouseService:
@@ -32,20 +60,7 @@ class WarehouseService:
             return self._context.warehouse(tx, name)
 
     def resolve(self, requested: str | None, default: str) -> WarehouseRecord:
-        """The warehouse a client asked for; with none named, the only one or the default."""
-        warehouses = self.list()
-        if requested:
-            for warehouse in warehouses:
-                if warehouse.name == requested or warehouse.id == requested:
-                    return warehouse
-            raise NoSuchWarehouse(f"Warehouse does not exist: {requested}")
-        if len(warehouses) == 1:
-            return warehouses[0]
-        for warehouse in warehouses:
-            if warehouse.name == default:
-                return warehouse
-        names = ", ".join(w.name for w in warehouses) or "none exist"
-        raise BadRequest(f"Name a warehouse with ?warehouse= (available: {names})")
+        return choose_warehouse(self.list(), requested, default)
 
     def create(
         self,

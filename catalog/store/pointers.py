@@ -34,6 +34,7 @@ POINTER = (
         _objects.c.version,
         _objects.c.metadata_location,
         _objects.c.location,
+        _warehouses.c.id,
     )
     .select_from(_warehouses)
     .join(_namespaces, _namespaces.c.warehouse_id == _warehouses.c.id)
@@ -60,56 +61,80 @@ class Pointer:
     version: int
     metadata_location: str
     location: str
+    warehouse_id: str
 
 
 class StoreUnreadable(Exception):
     """The database did not answer; the caller leaves the request to the full path."""
 
 
-class _Prepared:
+class Prepared:
     """A statement compiled once for a dialect, with its parameters in the driver's form."""
 
     def __init__(self, statement: Select[Any], engine: Engine) -> None:
         compiled = statement.compile(dialect=engine.dialect)
         self.sql = str(compiled)
         self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        self.names = frozenset(compiled.binds)
+        # Values the statement fixes itself (SQLite's `OFFSET 0` after a bound LIMIT).
+        self._fixed = {name: value for name, value in compiled.params.items() if value is not None}
 
     def parameters(self, values: Mapping[str, Any]) -> Any:
+        if self._fixed:
+            values = {**self._fixed, **values}
         if self._order is None:
             return dict(values)
         return tuple(values[name] for name in self._order)
 
 
-class TablePointers:
+class PreparedReads:
+    """Runs `Prepared` statements on a pooled DBAPI connection, one statement per checkout."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._pointer = _Prepared(POINTER, engine)
-        self._metadata = _Prepared(METADATA, engine)
         self._driver_errors: tuple[type[BaseException], ...] = (
             SQLAlchemyError,
             engine.dialect.loaded_dbapi.Error,
         )
 
-    def _first(self, prepared: _Prepared, values: Mapping[str, Any]) -> Any:
+    def prepare(self, statement: Select[Any]) -> Prepared:
+        return Prepared(statement, self._engine)
+
+    def _first(self, prepared: Prepared, values: Mapping[str, Any]) -> Any:
+        rows = self._rows(prepared, values, one=True)
+        return rows[0] if rows else None
+
+    def _rows(self, prepared: Prepared, values: Mapping[str, Any], one: bool = False) -> list[Any]:
         try:
             connection = self._engine.raw_connection()
             try:
                 cursor = connection.cursor()
                 cursor.execute(prepared.sql, prepared.parameters(values))
-                row = cursor.fetchone()
+                if one:
+                    row = cursor.fetchone()
+                    rows = [] if row is None else [row]
+                else:
+                    rows = list(cursor.fetchall())
                 cursor.close()
             finally:
                 connection.close()  # back to the pool, which ends any transaction
         except self._driver_errors as error:
             raise StoreUnreadable(type(error).__name__) from error
-        return row
+        return rows
+
+
+class TablePointers(PreparedReads):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._pointer = self.prepare(POINTER)
+        self._metadata = self.prepare(METADATA)
 
     def pointer(self, warehouse: str, namespace: Sequence[str], name: str) -> Pointer | None:
         values = {"warehouse": warehouse, "namespace": join_levels(namespace), "name": name}
         row = self._first(self._pointer, values)
         if row is None:
             return None
-        return Pointer(row[0], row[1], row[2], row[3], row[4])
+        return Pointer(row[0], row[1], row[2], row[3], row[4], row[5])
 
     def metadata_json(self, pointer: Pointer) -> str | None:
         """The metadata text at `pointer`'s version, or None once a commit has moved it."""

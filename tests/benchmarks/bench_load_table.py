@@ -11,6 +11,12 @@ tag: the catalog must still look the table up, but sends no body; each is set ag
 200 of the same catalog, clients and moment (server CPU per request, "cost ÷ 200"). PostgreSQL
 rows (the durable cluster of `servers.py`) are measured the same way, at 8 clients.
 
+The delegated rows put the default warehouse on the embedded S3 store (the product's default),
+where loadTable with `X-Iceberg-Access-Delegation: vended-credentials` (PyIceberg's default)
+answers with credentials for the table's prefix; the plain 200 of that catalog is measured
+beside it, and `GET /v1/config?warehouse=` (every client's first request) against a baseline
+returning the config bytes.
+
 The workers rows run `icefloe serve --workers 2` on PostgreSQL next to a one-worker server on the
 same database (their "ceiling" is the one-worker figure): what a second process on the same
 ports buys, with the load generator as a process of its own.
@@ -33,6 +39,7 @@ from tests.benchmarks.populate import NAMESPACE, populate
 from tests.benchmarks.report import Column, Row, SuiteResult, ratio
 from tests.benchmarks.servers import auth_headers, bare_server, catalog_servers, pid_of
 from tests.benchmarks.workspace import Backend, Workspace
+from tests.support.payloads import SCHEMA
 from tests.support.server import CatalogServer
 
 SAMPLED_TABLES = 1_000
@@ -56,6 +63,9 @@ FULL = Plan(
 )
 QUICK = Plan((10, 10_000), (1, 8, 32), (8,), 1.5, 0.3, (10,), worker_clients=(8,))
 WORKER_TABLES = 1_000
+DELEGATED_TABLES = 10
+DELEGATED_CLIENTS = 8
+VENDED = {"X-Iceberg-Access-Delegation": "vended-credentials"}
 WORKER_ROUNDS = 3
 
 COLUMNS = [
@@ -188,6 +198,7 @@ def run(workspace: Workspace) -> SuiteResult:
     for backend, tables, clients in sizes:
         rows, body_bytes = measure(workspace, backend, tables, clients, plan)
         result.rows += rows
+    delegated_rows(workspace, plan, result)
     workers_rows(workspace, plan, result)
     result.notes += [
         HOW_IT_RUNS,
@@ -200,6 +211,10 @@ def run(workspace: Workspace) -> SuiteResult:
         "the catalog's CPU time in the measured window per request in it; cost ÷ 200: a row's "
         "CPU ms/req over the plain 200's at the same database, size and clients",
         "with workers, srv CPU is all of them together",
+        f"delegated rows: SQLite, {DELEGATED_TABLES} tables created through the API on the "
+        "embedded S3 store, loaded with and without `X-Iceberg-Access-Delegation: "
+        "vended-credentials` (each against a baseline returning that very body); config: "
+        "`GET /v1/config?warehouse=default`",
         f"workers rows: PostgreSQL, {WORKER_TABLES:,} tables, `serve --workers 2` against the "
         f"same database served with `--workers 1` (the ceiling columns), measured in turn, best "
         f"of {WORKER_ROUNDS} rounds each; the ratio is worth its name only with a core free for "
@@ -277,3 +292,41 @@ def workers_rows(workspace: Workspace, plan: Plan, result: SuiteResult) -> None:
                 best[clients, 1],
             )
         )
+
+
+def delegated_rows(workspace: Workspace, plan: Plan, result: SuiteResult) -> None:
+    """loadTable with and without vended credentials, and config, on the embedded store."""
+    data_dir = workspace.directory("delegated")
+    with catalog_servers(data_dir, None, storage="embedded") as [server]:
+        headers = auth_headers(server.data_dir)
+        prefix = f"/v1/default/namespaces/{NAMESPACE}/tables"
+        with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
+            client.post("/v1/default/namespaces", json={"namespace": [NAMESPACE]})
+            for index in range(DELEGATED_TABLES):
+                created = client.post(prefix, json={"name": f"d{index}", "schema": SCHEMA})
+                created.raise_for_status()
+        plain = [Request(f"{prefix}/d{i}", headers=headers) for i in range(DELEGATED_TABLES)]
+        vended = [Request(r.path, headers={**headers, **VENDED}) for r in plain]
+        config = [Request("/v1/config?warehouse=default", headers=headers)]
+        todo = [
+            Case("200 (embedded store)", plain, plain, (DELEGATED_CLIENTS,), (200,)),
+            Case("200, vended-credentials", vended, vended, (DELEGATED_CLIENTS,), (200,)),
+            Case("config", config, config, (DELEGATED_CLIENTS,), (200,)),
+        ]
+        rows = []
+        for case in todo:
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                first = client.get(case.requests[0].path, headers=case.requests[0].headers)
+                first.raise_for_status()
+            etag = first.headers.get("etag", '"config"')
+            with bare_server(first.content, etag) as bare:
+                for count in case.clients:
+                    ours = load(server.port, pid_of(server), case.requests, count, case, plan)
+                    ceiling = load(bare.port, bare.pid, case.ceiling_requests, count, case, plan)
+                    rows.append(
+                        compare("sqlite", DELEGATED_TABLES, case.label, count, ours, ceiling)
+                    )
+    base = rows[0]["cpu_ms"]
+    for row in rows[1:]:
+        row["cost_vs_200"] = ratio(row["cpu_ms"], base)
+    result.rows += rows

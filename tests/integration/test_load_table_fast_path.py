@@ -1,6 +1,7 @@
 """loadTable and tableExists answered by the fast path (catalog/api/tables_fast.py) are the
-answers the full FastAPI path gives: the same bytes, the same ETag and 304, the same errors;
-and no cached body outlives a commit or a revoked token, in this process or another one.
+answers the full FastAPI path gives: the same bytes, the same ETag and 304, the same errors,
+the same vended credentials and signer settings for a delegated load; and no cached body
+outlives a commit or a revoked token, in this process or another one.
 
 A request the fast path answers carries `via=fast` in its access log line; a query parameter
 it does not know (`_=1`, ignored by the route) sends the same request the full way.
@@ -17,9 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.access_log import send, via
 from tests.support.payloads import SCHEMA, commit, create_table, set_properties
 from tests.support.postgres import PostgresCluster
 from tests.support.server import CatalogServer, server_pair
+from tests.support.vended import denied, s3_client
 
 FULL_PATH = {"_": "1"}  # an unknown query parameter: the route ignores it, the fast path yields
 WINDOW_SECONDS = 1.0  # catalog.service.tokens.TOKEN_CACHE_SECONDS
@@ -49,27 +52,6 @@ def namespace(http: httpx.Client) -> str:
     name = f"ns_{uuid.uuid4().hex[:10]}"
     assert http.post("/namespaces", json={"namespace": [name]}).status_code == 200
     return name
-
-
-def via(server: CatalogServer, request_id: str) -> str:
-    """`fast` or `full`: which path answered the request with this id, from its log line."""
-    deadline = time.monotonic() + 10
-    while True:
-        for line in server.log_path.read_text(errors="replace").splitlines():
-            if "event=request " in line and f"request_id={request_id}" in line:
-                return "fast" if line.endswith(" via=fast") else "full"
-        assert time.monotonic() < deadline, f"no access log line for {request_id}"
-        time.sleep(0.05)
-
-
-def send(
-    http: httpx.Client, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any
-) -> tuple[httpx.Response, str]:
-    request_id = uuid.uuid4().hex
-    response = http.request(
-        method, path, headers={"X-Request-Id": request_id, **(headers or {})}, **kw
-    )
-    return response, request_id
 
 
 def test_fast_path_answers_are_byte_identical_to_the_full_path(
@@ -305,3 +287,102 @@ def test_a_token_revoked_through_one_process_is_refused_by_the_others_fast_path_
             assert time.monotonic() - revoked_at < WINDOW_SECONDS + 30
             time.sleep(0.05)
         assert status == 401
+
+
+# Access delegation (X-Iceberg-Access-Delegation, which PyIceberg sends by default), on the
+# embedded store, where the catalog vends credentials and signs requests.
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogServer]:
+    started = CatalogServer(
+        tmp_path_factory.mktemp("fast-embedded"),
+        storage="embedded",
+        env={"ICEFLOE_LOG_LEVEL": "INFO"},
+    ).start()
+    yield started
+    started.stop()
+
+
+DELEGATIONS = ("vended-credentials", "remote-signing", "remote-signing, vended-credentials")
+
+
+def test_delegated_loads_are_answered_by_the_fast_path_with_the_full_paths_bytes(
+    embedded: CatalogServer,
+) -> None:
+    """The same credentials (vended once, reused by both paths), the same signer settings,
+    read-only ones for a reader; and a load without the header still gets no secret."""
+    namespace = f"ns_{uuid.uuid4().hex[:10]}"
+    reader = {"Authorization": f"Bearer {_token(embedded)['token']}"}
+    with httpx.Client(
+        base_url=f"{embedded.url}/v1/default", headers=embedded.auth_headers, timeout=30
+    ) as http:
+        assert http.post("/namespaces", json={"namespace": [namespace]}).status_code == 200
+        create_table(http, namespace, "t")
+        path = f"/namespaces/{namespace}/tables/t"
+        vended: dict[str, dict[str, Any]] = {}
+        for caller, auth in (("writer", embedded.auth_headers), ("reader", reader)):
+            for delegation in DELEGATIONS:
+                asked = {**auth, "X-Iceberg-Access-Delegation": delegation}
+                for query in ({}, {"snapshots": "refs"}):
+                    fast, fast_id = send(http, "GET", path, asked, params=query)
+                    full, full_id = send(http, "GET", path, asked, params={**query, **FULL_PATH})
+                    assert (via(embedded, fast_id), via(embedded, full_id)) == ("fast", "full")
+                    assert fast.status_code == full.status_code == 200, fast.text
+                    assert fast.content == full.content, (caller, delegation)
+                    for name in HEADERS_COMPARED:
+                        assert fast.headers[name] == full.headers[name]
+                    etag = fast.headers["etag"]
+                    revalidated, request_id = send(
+                        http, "GET", path, {**asked, "If-None-Match": etag}, params=query
+                    )
+                    assert revalidated.status_code == 304 and via(embedded, request_id) == "fast"
+                body = fast.json()
+                if "vended-credentials" in delegation:
+                    assert body["storage-credentials"][0]["prefix"].startswith("s3://default/")
+                    vended[caller] = body["config"]
+                else:
+                    assert "storage-credentials" not in body
+                    assert body["config"]["s3.signer.uri"] == embedded.url
+                    assert body["config"]["s3.signer.endpoint"].endswith(
+                        f"{namespace}/tables/t/sign"
+                    )
+            plain, plain_id = send(http, "GET", path, auth)
+            assert via(embedded, plain_id) == "fast"
+            assert plain.json()["config"] == {} and "storage-credentials" not in plain.json()
+    assert vended["reader"]["s3.access-key-id"] != vended["writer"]["s3.access-key-id"]
+    bucket, _, key = plain.json()["metadata"]["location"].removeprefix("s3://").partition("/")
+    s3 = s3_client(vended["reader"])
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=key + "/")["KeyCount"] > 0
+    assert denied(lambda: s3.put_object(Bucket=bucket, Key=f"{key}/data/x.bin", Body=b"x"))
+    s3_client(vended["writer"]).put_object(Bucket=bucket, Key=f"{key}/data/x.bin", Body=b"x")
+
+
+def test_a_delegated_load_follows_commits_and_unknown_delegations_go_the_full_way(
+    embedded: CatalogServer,
+) -> None:
+    namespace = f"ns_{uuid.uuid4().hex[:10]}"
+    asked = {"X-Iceberg-Access-Delegation": "vended-credentials"}
+    with httpx.Client(
+        base_url=f"{embedded.url}/v1/default", headers=embedded.auth_headers, timeout=30
+    ) as http:
+        assert http.post("/namespaces", json={"namespace": [namespace]}).status_code == 200
+        create_table(http, namespace, "t")
+        path = f"/namespaces/{namespace}/tables/t"
+        for round_ in range(3):
+            assert commit(http, namespace, "t", [set_properties(r=str(round_))]).status_code == 200
+            loaded, request_id = send(http, "GET", path, asked)
+            assert via(embedded, request_id) == "fast"
+            assert loaded.json()["metadata"]["properties"]["r"] == str(round_)
+            assert loaded.json()["storage-credentials"]
+        twice = [("X-Iceberg-Access-Delegation", "vended-credentials")] * 2
+        request_id = uuid.uuid4().hex
+        response = http.get(path, headers=[*twice, ("X-Request-Id", request_id)])
+        assert response.status_code == 200 and via(embedded, request_id) == "full"
+        for unknown in ("", "something-else"):
+            fast, fast_id = send(http, "GET", path, {"X-Iceberg-Access-Delegation": unknown})
+            full, full_id = send(
+                http, "GET", path, {"X-Iceberg-Access-Delegation": unknown}, params=FULL_PATH
+            )
+            assert (via(embedded, fast_id), via(embedded, full_id)) == ("fast", "full")
+            assert fast.content == full.content

@@ -1,0 +1,177 @@
+"""What the pre-router fast paths share (`tables_fast`, `listing_fast`, `config_fast`).
+
+Each answers the common form of a few read requests before FastAPI's router, with the pieces
+the routes use (the same `Authenticator`, the same decision `security.refusal` over `POLICY`,
+the same service functions for bodies), and leaves everything else to FastAPI unchanged: a
+request it does not fully understand, an error of any kind, a caller refused or unknown. Such
+a request is then answered exactly as if no fast path existed. They sit inside
+`RequestContextMiddleware`, so the request id, the URL and body checks and the access log line
+(which ends with `via=fast`) are the ones every request gets.
+
+Where the work runs: on SQLite a read is a local indexed lookup of tens of microseconds,
+cheaper than the worker-thread hop that would carry it, so a fast path answers on the event
+loop; what may take longer (a credential vendor's network call, a long listing) it asks to
+run on a worker thread instead (`ON_A_THREAD`). On PostgreSQL every read is a round trip whose
+time this process does not control, so the whole answer runs on a worker thread: one hop per
+request, and a slow database never stalls the loop's other requests.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
+from urllib.parse import parse_qsl
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from catalog.api.security import Authenticator
+from catalog.auth.principal import Principal
+from catalog.exceptions import CatalogError
+from catalog.store.records import WarehouseRecord
+
+JSON: Final = (b"content-type", b"application/json")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes = b""
+
+    @classmethod
+    def json(cls, body: bytes, *headers: tuple[bytes, bytes]) -> Answer:
+        """A 200 with a JSON body, headers as `responses.json_bytes` sends them."""
+        length = (b"content-length", str(len(body)).encode("latin-1"))
+        return cls(200, [*headers, length, JSON], body)
+
+
+class OnAThread:
+    """`answer` could not finish without work that may block: ask again on a worker thread."""
+
+
+ON_A_THREAD: Final = OnAThread()
+Outcome = Answer | OnAThread | None
+R = TypeVar("R")
+
+
+class FastPath(ABC, Generic[R]):
+    """ASGI middleware: `match` picks the requests this path may answer, `answer` answers
+    them (or returns None for FastAPI to)."""
+
+    def __init__(self, app: ASGIApp, in_thread: bool) -> None:
+        self.app = app
+        self.in_thread = in_thread
+
+    @abstractmethod
+    def match(self, scope: Scope) -> R | None:
+        """The request, if it has a form this path answers; cheap, and reads nothing."""
+
+    @abstractmethod
+    def answer(self, request: R, may_block: bool) -> Outcome:
+        """The response, None for the full path to give it, or ON_A_THREAD when answering
+        needs work that may block and `may_block` is False."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = self.match(scope) if scope["type"] == "http" else None
+        if request is not None:
+            if self.in_thread:
+                outcome = await run_in_threadpool(self.answer, request, True)
+            else:
+                outcome = self.answer(request, False)
+                if isinstance(outcome, OnAThread):
+                    outcome = await run_in_threadpool(self.answer, request, True)
+            if isinstance(outcome, Answer):
+                scope.setdefault("state", {})["via"] = "fast"
+                start = {"type": "http.response.start", "status": outcome.status}
+                await send({**start, "headers": outcome.headers})
+                await send({"type": "http.response.body", "body": outcome.body})
+                return
+        await self.app(scope, receive, send)
+
+
+def authenticated(authenticator: Authenticator, authorization: str | None) -> Principal | None:
+    """The caller, or None when the full path should say why not (or may need the network
+    to find out: an OIDC token's keys)."""
+    try:
+        if not authenticator.answers_locally(authorization):
+            return None
+        return authenticator.authenticate(authorization)
+    except CatalogError:
+        return None
+
+
+def path_parts(scope: Scope, method: str, count: int) -> list[str] | None:
+    """The decoded path's `count` segments after `/v1/`, for a request with `method`, or None
+    when its form is not a plain one: a root path, an empty segment, or an encoded `/` in a
+    name (then it is another route's path)."""
+    if scope["method"] != method or scope.get("root_path"):
+        return None
+    path: str = scope["path"]
+    if not path.startswith("/v1/"):
+        return None
+    parts = path[4:].split("/")
+    if len(parts) != count or not all(parts):
+        return None
+    raw: Any = scope.get("raw_path")
+    if raw is None or raw.count(b"/") != count + 1:
+        return None
+    return parts
+
+
+def query(scope: Scope, known: frozenset[str]) -> dict[str, str] | None:
+    """The query as the routes read it (Starlette's parsing), or None when it holds a name
+    the route does not know, or one twice: such a request goes the full way."""
+    raw: bytes = scope.get("query_string", b"")
+    if not raw:
+        return {}
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    found = dict(pairs)
+    if len(found) != len(pairs) or not found.keys() <= known:
+        return None
+    return found
+
+
+def headers(scope: Scope, names: frozenset[bytes]) -> dict[bytes, str] | None:
+    """The named headers, or None when one comes twice (the full path decides which counts)."""
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in names:
+            if name in found:
+                return None
+            found[name] = value.decode("latin-1")
+    return found
+
+
+class WarehouseRecords:
+    """Warehouse rows by id, read once: a warehouse has no update (its id is new when one is
+    re-created under the same name), so a row read once stays true while the id exists, and
+    the reads that name the id (a pointer, a listing) say whether it still does."""
+
+    MAX_ENTRIES = 1024
+
+    def __init__(self, read: Callable[[str], WarehouseRecord]) -> None:
+        self._read = read
+        self._records: dict[str, WarehouseRecord] = {}
+        self._lock = threading.Lock()
+
+    def get(self, warehouse_id: str, name: str) -> WarehouseRecord | None:
+        """The warehouse `name`, if its id is still `warehouse_id`."""
+        record = self._records.get(warehouse_id)
+        if record is not None:
+            return record
+        try:
+            record = self._read(name)
+        except (CatalogError, SQLAlchemyError):
+            return None
+        if record.id != warehouse_id:
+            return None
+        with self._lock:
+            if len(self._records) >= self.MAX_ENTRIES:
+                self._records.clear()
+            self._records[warehouse_id] = record
+        return record
