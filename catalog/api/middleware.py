@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog.api.errors import error_body
+from catalog.service.audit import AuditEntry
 
 log = logging.getLogger("icefloe.access")
 errors_log = logging.getLogger("icefloe.api")
@@ -125,6 +126,21 @@ async def _refuse(send: Send, request_id: str, status: int, message: str) -> Non
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def audit_in_change(scope: Scope, status: int) -> AuditEntry | None:
+    """This request's audit record, for a mutation to write in its own transaction with the
+    `status` the route answers when it succeeds; `audit_written` then tells `_audit` so."""
+    state = scope.get("state", {})
+    pending = state.get("audit")
+    if pending is None:
+        return None
+    principal, operation, target = pending
+    return AuditEntry(principal, operation, target, state.get("request_id", ""), status)
+
+
+def audit_written(scope: Scope) -> None:
+    scope.setdefault("state", {})["audit"] = None
 
 
 async def _audit(scope: Scope, status: int, request_id: str) -> None:

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from catalog.api.deps import CatalogDep, Idempotency, NamespacePath, Prefix, TablePath
+from catalog.api.middleware import audit_in_change, audit_written
 from catalog.api.responses import errors, json_bytes, no_content
 from catalog.api.security import Authorized, authorize
 from catalog.auth.principal import Permission, Principal
@@ -211,6 +212,7 @@ async def table_exists(
     responses=errors(400, 404, 409, 500, 503),
 )
 async def update_table(
+    request: Request,
     prefix: Prefix,
     namespace: NamespacePath,
     table: TablePath,
@@ -219,9 +221,11 @@ async def update_table(
     ticket: Idempotency,
     principal: Authorized,
 ) -> Response:
+    audit = audit_in_change(request.scope, 200)
     result = await run_in_threadpool(
-        catalog.tables.commit, prefix, namespace, table, body, ticket, placer=principal
+        catalog.tables.commit, prefix, namespace, table, body, ticket, placer=principal, audit=audit
     )
+    audit_written(request.scope)
     return json_bytes(result)
 
 

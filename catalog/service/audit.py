@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from catalog.service.context import ServiceContext
+from catalog.service.ports import CatalogTransaction
 from catalog.store.records import AuditRecord
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """The record of a write, handed to the mutation so that it lands in the mutation's own
+    transaction with the outcome the route answers on success. Written afterwards instead, it
+    was a second write transaction (a second fsync on SQLite, the write lock taken twice) for
+    every commit; a change that fails rolls it back, and the access layer records the
+    failure as for any other request."""
+
+    principal: str
+    operation: str
+    target: str
+    request_id: str
+    status: int
+
+    def write(self, tx: CatalogTransaction) -> None:
+        tx.insert_audit(self.principal, self.operation, self.target, self.request_id, self.status)
 
 
 class AuditService:

@@ -25,6 +25,7 @@ from catalog.exceptions import (
     StorageUnavailable,
 )
 from catalog.protocol import CommitTableRequest
+from catalog.service.audit import AuditEntry
 from catalog.service.containment import NewSnapshots, check_commit_paths, check_snapshot_files
 from catalog.service.context import ServiceContext, finalize
 from catalog.service.identifiers import dotted
@@ -83,6 +84,17 @@ class PreparedCommit:
     @property
     def response(self) -> bytes:
         return commit_result(self.metadata_location, self.metadata_json)
+
+    @property
+    def places_table(self) -> bool:
+        """The table is created or moved: its location is checked against where the caller
+        may place it and against every other table's. A table that stays where it is passed
+        both when it got there (each table created or moved since was checked against it)."""
+        return self.current is None or moved(self.current, self.location)
+
+
+def moved(current: ObjectRecord, location: str) -> bool:
+    return location.rstrip("/") != current.location.rstrip("/")
 
 
 def write_metadata_file(store: ObjectStore, location: str, text: str) -> None:
@@ -152,7 +164,7 @@ class Committer:
             )
         properties: dict[str, str] = document.get("properties") or {}
         check_table_paths(location, properties, warehouse.location)
-        if current is None or location.rstrip("/") != current.location.rstrip("/"):
+        if current is None or moved(current, location):
             check_object_placement(placer, warehouse, namespace, location)
         new_snapshots = check_commit_paths(base_document, document)
         version = metadata_version(current.metadata_location) + 1 if current else 0
@@ -188,9 +200,11 @@ class Committer:
         *,
         respond_with_first: bool,
         placer: Placer,
+        audit: AuditEntry | None = None,
     ) -> bytes:
         """Commit every change or none; the response is the first table's, or empty. A change
-        that creates or moves a table places it where `placer` may (`service.placement`)."""
+        that creates or moves a table places it where `placer` may (`service.placement`).
+        `audit` is written in the swap's transaction: only when the commit lands."""
         attempts = self._context.limits.commit_retries + 1
         read_snapshots: set[tuple[int, str]] = set()  # a retry does not read them again
         for attempt in range(attempts):
@@ -208,7 +222,7 @@ class Committer:
                         write_metadata_file(store, commit.metadata_location, commit.metadata_json)
                         written.append(commit)
                 body = prepared[0].response if respond_with_first else b""
-                self._swap(prepared, ticket, body)
+                self._swap(prepared, ticket, body, audit)
                 for commit in prepared:
                     if commit.wrote_file and commit.current and commit.document is not None:
                         self._documents.put(
@@ -231,13 +245,17 @@ class Committer:
         raise AssertionError("unreachable")
 
     def _swap(
-        self, prepared: Sequence[PreparedCommit], ticket: IdempotencyTicket | None, body: bytes
+        self,
+        prepared: Sequence[PreparedCommit],
+        ticket: IdempotencyTicket | None,
+        body: bytes,
+        audit: AuditEntry | None,
     ) -> None:
         try:
             with self._context.store.write() as tx:
                 swaps = []
                 for commit in prepared:
-                    if commit.wrote_file:
+                    if commit.wrote_file and commit.places_table:
                         own_id = commit.current.id if commit.current else None
                         warehouse_id = commit.namespace.warehouse_id
                         check_no_overlap(tx, warehouse_id, commit.location, own_id)
@@ -262,6 +280,8 @@ class Committer:
                             )
                         )
                 tx.swap(swaps)
+                if audit is not None:
+                    audit.write(tx)
                 finalize(tx, ticket, body)
         except AlreadyExists as error:
             raise CommitFailed(f"Requirement failed: {error.message}") from error

@@ -38,6 +38,7 @@ from catalog.protocol import (
     RemoteSignRequest,
     ReportMetricsRequest,
 )
+from catalog.service.audit import AuditEntry
 from catalog.service.commits import Committer, TableChange, write_metadata_file
 from catalog.service.containment import check_registered_paths
 from catalog.service.context import ServiceContext, finalize
@@ -487,6 +488,7 @@ class TableService:
         ticket: IdempotencyTicket | None,
         *,
         placer: Placer,
+        audit: AuditEntry | None = None,
     ) -> bytes:
         if request.identifier is not None and (
             tuple(request.identifier.namespace) != tuple(namespace)
@@ -495,7 +497,7 @@ class TableService:
             raise BadRequest("The identifier in the body does not match the path")
         change = TableChange(tuple(namespace), name, request)
         return self._committer.commit(
-            warehouse, [change], ticket, respond_with_first=True, placer=placer
+            warehouse, [change], ticket, respond_with_first=True, placer=placer, audit=audit
         )
 
     def commit_transaction(
@@ -505,6 +507,7 @@ class TableService:
         ticket: IdempotencyTicket | None,
         *,
         placer: Placer,
+        audit: AuditEntry | None = None,
     ) -> bytes:
         if not requests:
             raise BadRequest("A transaction needs at least one table change")
@@ -518,7 +521,7 @@ class TableService:
         if len({(c.namespace, c.name) for c in changes}) != len(changes):
             raise BadRequest("A transaction may change each table only once")
         return self._committer.commit(
-            warehouse, changes, ticket, respond_with_first=False, placer=placer
+            warehouse, changes, ticket, respond_with_first=False, placer=placer, audit=audit
         )
 
     def drop(

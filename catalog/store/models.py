@@ -131,6 +131,9 @@ class ApiToken(Base):
     generation: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
+AUDIT_REQUEST_ID_LENGTH = 64
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_events"
 
@@ -139,7 +142,7 @@ class AuditEvent(Base):
     principal: Mapped[str] = mapped_column(String(255))
     operation: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(Text)
-    request_id: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(String(AUDIT_REQUEST_ID_LENGTH))
     status: Mapped[int] = mapped_column(Integer)
 
 

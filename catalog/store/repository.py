@@ -32,6 +32,7 @@ from catalog.exceptions import (
 from catalog.integers import integer_problem, metadata_problem
 from catalog.store.database import WRITE_OPTIONS
 from catalog.store.models import (
+    AUDIT_REQUEST_ID_LENGTH,
     ApiToken,
     AuditEvent,
     CatalogObject,
@@ -530,13 +531,16 @@ class SqlTransaction:
     def insert_audit(
         self, principal: str, operation: str, target: str, request_id: str, status: int
     ) -> None:
+        """The request id is the client's `X-Request-Id` when it sent one: cut to the column's
+        width, which PostgreSQL enforces (a longer one failed the insert, and with it the
+        commit whose transaction the record is written in)."""
         self._session.execute(
             insert(AuditEvent).values(
                 at=utcnow(),
                 principal=principal,
                 operation=operation,
                 target=target,
-                request_id=request_id,
+                request_id=request_id[:AUDIT_REQUEST_ID_LENGTH],
                 status=status,
             )
         )

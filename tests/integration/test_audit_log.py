@@ -3,8 +3,12 @@ id and the outcome — refused attempts included."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import httpx
 
+from tests.support.payloads import commit, create_table, set_properties
 from tests.support.server import CatalogServer
 
 
@@ -43,3 +47,50 @@ def test_writes_and_refusals_are_audited(catalog_server: CatalogServer, namespac
         "reads are not audited"
     )
     assert any(e["operation"] == "createToken" for e in events)
+
+
+def test_a_commit_is_audited_in_its_own_transaction(
+    catalog_server: CatalogServer, http: httpx.Client, namespace: str
+) -> None:
+    """A landed commit's record is written with the commit (one write transaction, not a
+    second one after the answer): it is there as soon as the client has the answer, once, even
+    for a client's request id longer than the record keeps (cut to its first 64 characters;
+    PostgreSQL refused the longer one, and the record was lost). A refused commit writes
+    nothing, so its record is the access layer's, with the refusal."""
+    create_table(http, namespace, "audited")
+    admin = catalog_server.auth_headers
+
+    def records(request_id: str) -> list[dict[str, Any]]:
+        events = httpx.get(
+            f"{catalog_server.url}/admin/v1/audit", params={"limit": 20}, headers=admin
+        ).json()["events"]
+        return [e for e in events if e["request-id"] == request_id]
+
+    for attempt in range(20):
+        request_id = f"req-commit-{namespace}-{attempt}" + ("x" * 100 if attempt == 0 else "")
+        landed = commit(
+            http,
+            namespace,
+            "audited",
+            [set_properties(attempt=str(attempt))],
+            headers={"X-Request-Id": request_id},
+        )
+        assert landed.status_code == 200, landed.text
+        found = records(request_id[:64])
+        assert [(e["operation"], e["status"]) for e in found] == [("updateTable", 200)], attempt
+
+    refused_id = f"req-refused-{namespace}"
+    refused = commit(
+        http,
+        namespace,
+        "audited",
+        [set_properties(never="written")],
+        [{"type": "assert-table-uuid", "uuid": "00000000-0000-0000-0000-000000000000"}],
+        headers={"X-Request-Id": refused_id},
+    )
+    assert refused.status_code == 409
+    for _ in range(50):  # written by the access layer after the answer
+        if found := records(refused_id):
+            break
+        time.sleep(0.05)
+    assert [(e["operation"], e["status"]) for e in found] == [("updateTable", 409)]
