@@ -37,6 +37,7 @@ from catalog.service.locations import (
 from catalog.service.namespaces import require_namespace
 from catalog.service.placement import Placer, check_object_placement
 from catalog.service.ports import CatalogTransaction
+from catalog.service.protection import check_property_updates
 from catalog.service.rendering import commit_result
 from catalog.service.stored_documents import StoredDocuments
 from catalog.service.table_metadata import (
@@ -107,6 +108,7 @@ class Committer:
         change: TableChange,
         placer: Placer,
     ) -> PreparedCommit:
+        check_property_updates(placer, change.request.updates)
         namespace = require_namespace(tx, warehouse.id, change.namespace)
         current = tx.object(warehouse.id, change.namespace, change.name)
         identifier = dotted((*change.namespace, change.name))
@@ -240,7 +242,10 @@ class Committer:
                     if commit.wrote_file:
                         own_id = commit.current.id if commit.current else None
                         warehouse_id = commit.namespace.warehouse_id
-                        check_no_overlap(tx, warehouse_id, commit.location, own_id)
+                        moved = commit.current is None or commit.location.rstrip(
+                            "/"
+                        ) != commit.current.location.rstrip("/")
+                        check_no_overlap(tx, warehouse_id, commit.location, own_id, trash=moved)
                     if commit.current is None:
                         tx.insert_object(
                             commit.namespace,

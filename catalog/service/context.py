@@ -24,6 +24,9 @@ class Limits:
     max_page_size: int = 1000
     commit_retries: int = 8
     idempotency_lifetime: timedelta = timedelta(minutes=30)
+    #: How long a dropped table or view stays in the trash where its warehouse names no
+    #: `icefloe.trash.retention-seconds`; zero drops at once.
+    trash_retention: timedelta = timedelta(days=7)
 
 
 class StorageResolver:
