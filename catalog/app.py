@@ -16,6 +16,7 @@ from catalog import __version__, data_dir
 from catalog.api import (
     admin,
     config,
+    governance,
     health,
     maintenance,
     namespaces,
@@ -71,6 +72,7 @@ def build_catalog(
         max_page_size=settings.max_page_size,
         commit_retries=settings.commit_retries,
         idempotency_lifetime=settings.idempotency_key_lifetime,
+        trash_retention=timedelta(seconds=settings.trash_retention_seconds),
     )
     if embedded is None and settings.s3_data_dir.exists():
         embedded = EmbeddedStore.from_settings(settings)
@@ -163,6 +165,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
         oauth.router,
         admin.router,
         maintenance.router,
+        governance.router,
         config.router,
         namespaces.router,
         tables.router,

@@ -20,6 +20,7 @@ from catalog import data_dir as files
 from catalog import server
 from catalog.app import build_catalog, create_app
 from catalog.auth.access_tokens import load_or_create_signing_key
+from catalog.cli_governance import namespace_app, protect, trash_app, undrop, unprotect
 from catalog.cli_maintain import maintain_app
 from catalog.connect import duckdb_snippet, pyiceberg_snippet, spark_snippet
 from catalog.data_dir import ADMIN_TOKEN_FILE
@@ -51,6 +52,11 @@ app.add_typer(warehouse_app, name="warehouse")
 token_app = typer.Typer(help="Create, list, rotate and revoke API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(maintain_app, name="maintain")
+app.add_typer(trash_app, name="trash")
+app.add_typer(namespace_app, name="namespace")
+app.command()(undrop)
+app.command()(protect)
+app.command()(unprotect)
 console = Console()
 log = logging.getLogger("icefloe.cli")
 

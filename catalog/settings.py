@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         description="Lifetime of a table's maintenance lease; renewed while a job runs, so a "
         "crashed holder's lease is taken over this long after its last renewal.",
     )
+    trash_retention_seconds: int = Field(
+        default=7 * 86400,
+        ge=0,
+        description="How long a dropped table or view stays in its warehouse's trash, where "
+        "the warehouse sets no `icefloe.trash.retention-seconds`; 0 drops at once.",
+    )
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
 

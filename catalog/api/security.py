@@ -22,6 +22,7 @@ from catalog.auth.policy import POLICY, Rule, Target
 from catalog.auth.principal import ANONYMOUS_ADMIN, Permission, Principal
 from catalog.auth.secrets import parse_bearer
 from catalog.exceptions import BadRequest, Forbidden, Unauthorized
+from catalog.service.audit import Actor
 from catalog.service.identifiers import NAMESPACE_SEPARATOR, dotted
 from catalog.service.tokens import TokenService
 
@@ -202,3 +203,12 @@ def _describe(request: Request, warehouse: str, targets: list[tuple[str, ...]]) 
 
 
 Authorized = Annotated[Principal, Depends(authorize)]
+
+
+async def current_actor(request: Request, principal: Authorized) -> Actor:
+    """Who the service records as the cause of what it writes to the audit log itself."""
+    request_id = str(request.scope.get("state", {}).get("request_id", ""))
+    return Actor(principal.id, request_id)
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]

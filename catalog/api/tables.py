@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from catalog.api.deps import CatalogDep, Idempotency, NamespacePath, Prefix, TablePath
 from catalog.api.middleware import audit_in_change, audit_written
 from catalog.api.responses import errors, json_bytes, no_content
-from catalog.api.security import Authorized, authorize
+from catalog.api.security import ActorDep, Authorized, authorize
 from catalog.auth.principal import Permission, Principal
 from catalog.protocol import (
     CommitTableRequest,
@@ -229,16 +229,20 @@ async def update_table(
     return json_bytes(result)
 
 
-@router.delete(TABLE, operation_id="dropTable", status_code=204, responses=errors(400, 404))
+@router.delete(TABLE, operation_id="dropTable", status_code=204, responses=errors(400, 403, 404))
 async def drop_table(
     prefix: Prefix,
     namespace: NamespacePath,
     table: TablePath,
     catalog: CatalogDep,
     ticket: Idempotency,
+    actor: ActorDep,
     purge_requested: Annotated[bool, Query(alias="purgeRequested")] = False,
 ) -> Response:
-    await run_in_threadpool(catalog.tables.drop, prefix, namespace, table, purge_requested, ticket)
+    """To the warehouse's trash (docs/governance.md); 403 for a protected table."""
+    await run_in_threadpool(
+        catalog.tables.drop, prefix, namespace, table, purge_requested, ticket, actor
+    )
     return no_content()
 
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from catalog.api.deps import CatalogDep, Idempotency, NamespacePath, Prefix, ViewPath
 from catalog.api.responses import errors, json_bytes, no_content
-from catalog.api.security import Authorized, authorize
+from catalog.api.security import ActorDep, Authorized, authorize
 from catalog.protocol import (
     CommitViewRequest,
     CreateViewRequest,
@@ -125,15 +125,16 @@ async def replace_view(
     )
 
 
-@router.delete(VIEW, operation_id="dropView", status_code=204, responses=errors(400, 404))
+@router.delete(VIEW, operation_id="dropView", status_code=204, responses=errors(400, 403, 404))
 async def drop_view(
     prefix: Prefix,
     namespace: NamespacePath,
     view: ViewPath,
     catalog: CatalogDep,
     ticket: Idempotency,
+    actor: ActorDep,
 ) -> Response:
-    await run_in_threadpool(catalog.views.drop, prefix, namespace, view, ticket)
+    await run_in_threadpool(catalog.views.drop, prefix, namespace, view, ticket, actor)
     return no_content()
 
 

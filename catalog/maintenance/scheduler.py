@@ -1,9 +1,11 @@
 """The maintenance scheduler: a background thread that runs due jobs, one table at a time.
 
-Every interval it walks every table of every warehouse, decides which jobs are due from the
-table's metadata, its effective policy and its run records, and runs them under the table's
-lease. Several catalog processes on one database each run a scheduler; the lease makes sure
-only one of them works on a given table at a time, and a crashed holder's lease expires.
+Every interval it first purges or forgets what the trash holds past its retention
+(`catalog.service.trash`), then walks every table of every warehouse, decides which jobs are
+due from the table's metadata, its effective policy and its run records, and runs them under
+the table's lease. Several catalog processes on one database each run a scheduler; the lease
+makes sure only one of them works on a given table at a time, and a crashed holder's lease
+expires.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from catalog.maintenance.expiration import plan_expiration
 from catalog.maintenance.jobs import JobKind, TableRef
 from catalog.maintenance.policy import EffectivePolicy
 from catalog.maintenance.service_catalog import ServiceCatalog
+from catalog.service.trash import TrashService
 from catalog.store.records import MaintenanceRunRecord
 
 log = logging.getLogger("icefloe.maintenance.scheduler")
@@ -62,6 +65,10 @@ class Scheduler:
 
     # one round --------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> list[MaintenanceRunRecord]:
+        try:  # the trash first: what it purges needs no compaction
+            TrashService(self.service.context).expire(now)
+        except Exception:
+            log.exception("event=trash_pass_failed")
         runs: list[MaintenanceRunRecord] = []
         for ref in self.service.tables():
             if self._stop.is_set():

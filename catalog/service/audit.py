@@ -40,3 +40,17 @@ class AuditService:
     def list(self, limit: int = 100, before_id: int | None = None) -> list[AuditRecord]:
         with self._context.store.read() as tx:
             return tx.list_audit(max(1, min(limit, 1000)), before_id)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused a change the service records itself (a drop to the trash, an undrop, a
+    purge): for an API request its principal and request id, for the CLI and the scheduler
+    their own names."""
+
+    principal: str
+    request_id: str
+
+
+CLI = Actor("icefloe-cli", "cli")
+SCHEDULER = Actor("icefloe-scheduler", "scheduler")

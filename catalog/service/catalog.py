@@ -8,8 +8,10 @@ from catalog.exceptions import IdempotencyKeyTaken
 from catalog.service.audit import AuditService
 from catalog.service.context import ServiceContext
 from catalog.service.namespaces import NamespaceService
+from catalog.service.protect import ProtectionService
 from catalog.service.tables import TableService
 from catalog.service.tokens import TokenService
+from catalog.service.trash import TrashService
 from catalog.service.views import ViewService
 from catalog.service.warehouses import WarehouseService
 from catalog.store.records import IdempotencyTicket, StoredResponse
@@ -24,6 +26,8 @@ class CatalogService:
         self.views = ViewService(context)
         self.tokens = TokenService(context)
         self.audit = AuditService(context)
+        self.trash = TrashService(context)
+        self.protection = ProtectionService(context, self.namespaces, self.tables, self.views)
 
     def stored_response(self, key: str) -> StoredResponse | None:
         not_before = datetime.now(UTC) - self.context.limits.idempotency_lifetime

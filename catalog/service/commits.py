@@ -38,6 +38,7 @@ from catalog.service.locations import (
 from catalog.service.namespaces import require_namespace
 from catalog.service.placement import Placer, check_object_placement
 from catalog.service.ports import CatalogTransaction
+from catalog.service.protection import check_property_updates
 from catalog.service.rendering import commit_result
 from catalog.service.stored_documents import StoredDocuments
 from catalog.service.table_metadata import (
@@ -119,6 +120,7 @@ class Committer:
         change: TableChange,
         placer: Placer,
     ) -> PreparedCommit:
+        check_property_updates(placer, change.request.updates)
         namespace = require_namespace(tx, warehouse.id, change.namespace)
         current = tx.object(warehouse.id, change.namespace, change.name)
         identifier = dotted((*change.namespace, change.name))

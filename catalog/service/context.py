@@ -26,6 +26,9 @@ class Limits:
     max_page_size: int = 1000
     commit_retries: int = 8
     idempotency_lifetime: timedelta = timedelta(minutes=30)
+    #: How long a dropped table or view stays in the trash where its warehouse names no
+    #: `icefloe.trash.retention-seconds`; zero drops at once.
+    trash_retention: timedelta = timedelta(days=7)
 
     def page(self, page_token: str | None, page_size: int | None) -> PageRequest:
         """A listing's page, within these limits (BadRequest for a size or token refused)."""

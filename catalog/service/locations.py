@@ -101,10 +101,22 @@ def check_table_paths(location: str, properties: Mapping[str, str], warehouse: s
 
 
 def check_no_overlap(
-    tx: CatalogTransaction, warehouse_id: str, location: str, own_id: str | None
+    tx: CatalogTransaction,
+    warehouse_id: str,
+    location: str,
+    own_id: str | None,
+    *,
+    trash: bool = True,
 ) -> None:
-    """No table or view may live at, above or below another one's location. The other one's
-    location is not named: the caller may not be allowed to read it."""
+    """No table or view may live at, above or below another one's location, nor of a table in
+    the trash whose purge is still to come (it would delete this one's files). The other
+    one's location is not named: the caller may not be allowed to read it. `trash=False`
+    when the location is the object's own already (a commit that keeps it): checked then."""
     for other_id, _ in tx.objects_overlapping(warehouse_id, location):
         if other_id != own_id:
             raise BadRequest(f"Location {location} overlaps the location of another table or view")
+    if trash and any(i != own_id for i in tx.trash_to_purge_overlapping(warehouse_id, location)):
+        raise BadRequest(
+            f"Location {location} overlaps the location of a dropped table whose files are to "
+            "be purged when its time in the trash ends"
+        )

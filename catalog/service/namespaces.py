@@ -10,6 +10,7 @@ from catalog.service.identifiers import check_new_namespace, dotted
 from catalog.service.paging import PageRequest, next_token
 from catalog.service.placement import Placer, check_namespace_placement
 from catalog.service.ports import CatalogTransaction
+from catalog.service.protection import check_property_keys, refuse_if_namespace_protected
 from catalog.service.rendering import dumps
 from catalog.store.records import IdempotencyTicket, NamespaceRecord
 from catalog.store.repository import join_levels, split_levels
@@ -68,6 +69,7 @@ class NamespaceService:
         placer: Placer,
     ) -> bytes:
         levels = check_new_namespace(levels)
+        check_property_keys(placer, properties)
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
             parent = None
@@ -98,7 +100,9 @@ class NamespaceService:
     ) -> bytes:
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
-            tx.delete_namespace(require_namespace(tx, found.id, levels))
+            namespace = require_namespace(tx, found.id, levels)
+            refuse_if_namespace_protected(namespace, "dropped")
+            tx.delete_namespace(namespace)
             return finalize(tx, ticket, b"")
 
     def update_properties(
@@ -114,6 +118,7 @@ class NamespaceService:
         overlap = set(removals) & set(updates)
         if overlap:
             raise BadRequest(f"Properties both updated and removed: {sorted(overlap)}")
+        check_property_keys(placer, [*removals, *updates])
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
             namespace = require_namespace(tx, found.id, levels)

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 from urllib.parse import quote
 
 import orjson
@@ -38,7 +38,7 @@ from catalog.protocol import (
     RemoteSignRequest,
     ReportMetricsRequest,
 )
-from catalog.service.audit import AuditEntry
+from catalog.service.audit import CLI, Actor, AuditEntry
 from catalog.service.commits import Committer, TableChange, write_metadata_file
 from catalog.service.containment import check_registered_paths
 from catalog.service.context import ServiceContext, finalize
@@ -54,6 +54,7 @@ from catalog.service.namespaces import require_namespace
 from catalog.service.paging import PageRequest, next_token
 from catalog.service.placement import Placer, check_object_placement
 from catalog.service.ports import CatalogTransaction
+from catalog.service.protection import check_property_keys, refuse_if_protected
 from catalog.service.rendering import (
     commit_result,
     dumps,
@@ -72,7 +73,8 @@ from catalog.service.table_metadata import (
     metadata_to_json,
     parse_table_metadata,
 )
-from catalog.service.table_storage import OutsideLocation, TableStorage, vend
+from catalog.service.table_storage import vend
+from catalog.service.trash import discard, purge_files
 from catalog.store.records import (
     IdempotencyTicket,
     ObjectKind,
@@ -436,6 +438,7 @@ class TableService:
         placer: Placer,
     ) -> bytes:
         name = check_new_name(request.name)
+        check_property_keys(placer, request.properties)
         table_uuid = uuid.uuid4()
         with self._context.store.read() as tx:
             found = self._context.warehouse(tx, warehouse)
@@ -531,31 +534,17 @@ class TableService:
         name: str,
         purge: bool,
         ticket: IdempotencyTicket | None,
+        actor: Actor = CLI,
     ) -> bytes:
+        """To the warehouse's trash (`service.trash`), or for good when its retention is 0."""
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
             record = require_object(tx, found.id, namespace, name, "table")
-            tx.delete_object(record)
+            gone = discard(self._context, tx, found, record, purge=purge, actor=actor)
             finalize(tx, ticket, b"")
-        if purge:
-            self._purge(found, record)
+        if purge and gone:
+            purge_files(self._context, found, record.location, record.name)
         return b""
-
-    def _purge(self, warehouse: Any, record: ObjectRecord) -> None:
-        """Delete the table's files; only under its own location, never the warehouse's, and
-        through `TableStorage` (credentials vended for that location where the warehouse has a
-        vendor): files the metadata names elsewhere (imported files) are never touched."""
-        location = record.location
-        if location.rstrip("/") == warehouse.location.rstrip("/"):
-            log.warning("event=purge_refused reason=table_at_warehouse_root table=%s", record.name)
-            return
-        files = TableStorage(self._context, warehouse, location)
-        try:
-            deleted = files.store.delete_prefix(files.location)
-        except OutsideLocation:
-            log.warning("event=purge_refused reason=location_not_canonical table=%s", record.name)
-            return
-        log.info("event=table_purged table=%s files=%d", record.name, deleted)
 
     def rename(
         self,
@@ -569,6 +558,7 @@ class TableService:
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
             record = require_object(tx, found.id, source[0], source[1], kind)
+            refuse_if_protected(record, "renamed")
             target_ns = require_namespace(tx, found.id, destination[0])
             existing = tx.object(found.id, destination[0], destination[1])
             if existing is not None and existing.id != record.id:
@@ -599,6 +589,7 @@ class TableService:
         store = self._context.storage.for_warehouse(found)
         metadata = read_registered_metadata(store, location, parse_table_metadata)
         check_table_paths(metadata.location, metadata.properties, found.location)
+        check_property_keys(placer, metadata.properties)
         check_object_placement(placer, found, placed_in, metadata.location)
         document = metadata_document(metadata)
         check_registered_paths(document, location)
@@ -611,6 +602,7 @@ class TableService:
                     f"{existing.kind.capitalize()} already exists: {dotted((*namespace, name))}"
                 )
             if existing is not None:
+                refuse_if_protected(existing, "replaced by a register")
                 check_no_overlap(tx, found.id, metadata.location, existing.id)
                 tx.swap(
                     [PointerSwap(existing.id, existing.version, location, text, metadata.location)]
@@ -632,6 +624,7 @@ class TableService:
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
             record = require_object(tx, found.id, namespace, name, "table")
+            refuse_if_protected(record, "unregistered")
             tx.delete_object(record)
             body = commit_result(record.metadata_location, record.metadata_json)
             return finalize(tx, ticket, body)

@@ -15,6 +15,7 @@ from catalog.exceptions import (
     ValidationFailed,
 )
 from catalog.protocol import CommitViewRequest, CreateViewRequest, RegisterViewRequest
+from catalog.service.audit import CLI, Actor
 from catalog.service.commits import write_metadata_file
 from catalog.service.context import ServiceContext, finalize
 from catalog.service.identifiers import check_new_name, dotted
@@ -27,8 +28,10 @@ from catalog.service.locations import (
 )
 from catalog.service.namespaces import require_namespace
 from catalog.service.placement import Placer, check_object_placement
+from catalog.service.protection import check_property_keys, check_property_updates
 from catalog.service.rendering import load_result
 from catalog.service.tables import read_registered_metadata, require_object
+from catalog.service.trash import discard
 from catalog.service.view_updates import apply_view_updates, new_view_metadata
 from catalog.store.records import IdempotencyTicket, PointerSwap
 
@@ -69,6 +72,7 @@ class ViewService:
         placer: Placer,
     ) -> bytes:
         name = check_new_name(request.name, "view name")
+        check_property_keys(placer, request.properties)
         view_uuid = uuid.uuid4()
         with self._context.store.read() as tx:
             found = self._context.warehouse(tx, warehouse)
@@ -117,6 +121,7 @@ class ViewService:
             or request.identifier.name != name
         ):
             raise BadRequest("The identifier in the body does not match the path")
+        check_property_updates(placer, request.updates)
         attempts = self._context.limits.commit_retries + 1
         for attempt in range(attempts):
             with self._context.store.read() as tx:
@@ -156,11 +161,12 @@ class ViewService:
         namespace: Sequence[str],
         name: str,
         ticket: IdempotencyTicket | None,
+        actor: Actor = CLI,
     ) -> bytes:
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
             record = require_object(tx, found.id, namespace, name, "view")
-            tx.delete_object(record)
+            discard(self._context, tx, found, record, purge=False, actor=actor)
             return finalize(tx, ticket, b"")
 
     def register(

@@ -198,3 +198,33 @@ class MaintenanceRun(Base):
     files_deleted: Mapped[int] = mapped_column(BigInteger)
     snapshots_expired: Mapped[int] = mapped_column(BigInteger)
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class TrashedObject(Base):
+    """A dropped table or view, kept until `expires_at` with everything needed to put it back:
+    its row as it was (same id, pointer and version) and the properties of every namespace
+    level above it, for an undrop after the namespace itself was dropped.
+
+    Apart from `catalog_objects`, so that the hot queries there never filter dropped rows."""
+
+    __tablename__ = "trashed_objects"
+    __table_args__ = (Index("ix_trashed_objects_name", "warehouse_id", "namespace", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    warehouse_id: Mapped[str] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"))
+    namespace: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8))
+    metadata_location: Mapped[str] = mapped_column(Text)
+    metadata_json: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(Text, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    namespaces: Mapped[dict[str, Any]] = mapped_column(JSON)
+    purge_requested: Mapped[bool] = mapped_column(Boolean)
+    dropped_by: Mapped[str] = mapped_column(String(255))
+    dropped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    purge_started_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )

@@ -149,3 +149,27 @@ class MaintenanceRunRecord:
     files_deleted: int
     snapshots_expired: int
     details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TrashRecord:
+    """A dropped table or view in its warehouse's trash (`id` is the object's own id)."""
+
+    id: str
+    warehouse_id: str
+    namespace: tuple[str, ...]
+    name: str
+    kind: ObjectKind
+    metadata_location: str
+    metadata_json: str
+    location: str
+    version: int
+    created_at: datetime
+    #: Properties of each namespace level above the object when it was dropped, by its
+    #: levels joined with 0x1F: an undrop re-creates the levels a recursive drop removed.
+    namespaces: dict[str, dict[str, str]]
+    purge_requested: bool
+    dropped_by: str
+    dropped_at: datetime
+    expires_at: datetime
+    purge_started_at: datetime | None

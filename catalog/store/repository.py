@@ -59,6 +59,7 @@ from catalog.store.records import (
     TokenRecord,
     WarehouseRecord,
 )
+from catalog.store.trash import TrashQueries
 from storage.locations import is_within
 
 SEPARATOR = "\x1f"
@@ -156,7 +157,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class SqlTransaction:
+class SqlTransaction(TrashQueries):
     """One unit of work against the store."""
 
     def __init__(self, session: Session) -> None:
@@ -190,6 +191,13 @@ class SqlTransaction:
             raise AlreadyExists(f"Warehouse already exists: {name}") from error
         return _warehouse(row)
 
+    def set_warehouse_properties(self, warehouse_id: str, properties: dict[str, str]) -> None:
+        self._session.execute(
+            update(Warehouse)
+            .where(Warehouse.id == warehouse_id)
+            .values(properties=properties, updated_at=utcnow())
+        )
+
     def update_warehouse_storage(self, warehouse_id: str, storage: dict[str, Any]) -> None:
         self._session.execute(
             update(Warehouse)
@@ -203,6 +211,10 @@ class SqlTransaction:
         )
         if in_use:
             raise Conflict("Warehouse is not empty: drop its namespaces first")
+        if self.warehouse_has_trash(warehouse_id):
+            raise Conflict(
+                "Warehouse has tables or views in its trash: undrop them or let them expire"
+            )
         self._session.execute(delete(Warehouse).where(Warehouse.id == warehouse_id))
 
     # namespaces -------------------------------------------------------------------------

@@ -76,6 +76,10 @@ def maintenance_path(w: World) -> str:
     return f"/admin/v1/warehouses/default/namespaces/{w.namespace}/tables/t/maintenance"
 
 
+def governance_path(w: World, rest: str = "") -> str:
+    return f"/admin/v1/warehouses/default/namespaces/{w.namespace}{rest}"
+
+
 REQUESTS: dict[str, Callable[[World], Request]] = {
     "getConfig": lambda w: ("GET", "/v1/config", {"params": {"warehouse": "default"}}),
     "listNamespaces": lambda w: (
@@ -252,6 +256,25 @@ REQUESTS: dict[str, Callable[[World], Request]] = {
     ),
     "listMaintenanceRuns": lambda w: ("GET", "/admin/v1/maintenance/runs", {}),
     "getMaintenanceRun": lambda w: ("GET", "/admin/v1/maintenance/runs/999999", {}),
+    "listTrash": lambda w: ("GET", "/admin/v1/warehouses/default/trash", {}),
+    "undropObject": lambda w: (  # the view `w` the world dropped
+        "POST",
+        "/admin/v1/warehouses/default/trash/undrop",
+        {"json": {"namespace": [w.namespace], "name": "w"}},
+    ),
+    "setTrashRetention": lambda w: (
+        "PUT",
+        "/admin/v1/warehouses/default/trash/retention",
+        {"json": {"retention-seconds": 7 * 86400}},
+    ),
+    "expireTrash": lambda w: ("POST", "/admin/v1/trash/expire", {}),
+    "dropNamespaceRecursive": lambda w: ("DELETE", governance_path(w), {}),
+    "protectNamespace": lambda w: ("PUT", governance_path(w, "/protection"), {}),
+    "unprotectNamespace": lambda w: ("DELETE", governance_path(w, "/protection"), {}),
+    "protectTable": lambda w: ("PUT", governance_path(w, "/tables/t/protection"), {}),
+    "unprotectTable": lambda w: ("DELETE", governance_path(w, "/tables/t/protection"), {}),
+    "protectView": lambda w: ("PUT", governance_path(w, "/views/v/protection"), {}),
+    "unprotectView": lambda w: ("DELETE", governance_path(w, "/views/v/protection"), {}),
 }
 # Admin operations that answer 404 for the made-up ids above, once the caller is allowed in.
 ALLOWED_BUT_MISSING = {"revokeToken", "rotateToken", "getMaintenanceRun"}
@@ -479,6 +502,9 @@ def state(server: CatalogServer, world: World) -> Any:
             ).json(),
             httpx.get(
                 f"{server.url}/admin/v1/maintenance/runs", headers=server.auth_headers
+            ).json(),
+            httpx.get(
+                f"{server.url}/admin/v1/warehouses/default/trash", headers=server.auth_headers
             ).json(),
         )
 

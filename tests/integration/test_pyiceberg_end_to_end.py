@@ -21,6 +21,9 @@ from pyiceberg.transforms import DayTransform, IdentityTransform
 from pyiceberg.types import DoubleType, LongType, NestedField, StringType, TimestampType
 from pyiceberg.view.metadata import SQLViewRepresentation, ViewVersion
 
+from tests.support.governance import lake, new_warehouse
+from tests.support.server import CatalogServer
+
 ROWS = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "city": ["Oslo", "Lima", "Pune"]})
 
 
@@ -127,17 +130,22 @@ def test_rename_across_namespaces(catalog: RestCatalog, namespace: str) -> None:
         catalog.rename_table(f"{namespace}.live", (namespace, "archive", "old"))
 
 
-def test_drop_with_purge_removes_files(catalog: RestCatalog, namespace: str) -> None:
-    table = catalog.create_table(f"{namespace}.doomed", schema=ROWS.schema)
+def test_drop_with_purge_removes_files_where_the_trash_is_off(
+    catalog_server: CatalogServer,
+) -> None:
+    """With a trash (the default), the files go when the drop leaves it: test_trash.py."""
+    catalog = lake(catalog_server, new_warehouse(catalog_server, retention_seconds=0))
+    catalog.create_namespace("ns")
+    table = catalog.create_table("ns.doomed", schema=ROWS.schema)
     table.append(ROWS)
     location = table.location()
     assert files_under(location)
 
-    catalog.purge_table(f"{namespace}.doomed")
+    catalog.purge_table("ns.doomed")
 
     assert files_under(location) == []
     with pytest.raises(NoSuchTableError):
-        catalog.load_table(f"{namespace}.doomed")
+        catalog.load_table("ns.doomed")
 
 
 def test_drop_without_purge_keeps_files_and_register_brings_table_back(

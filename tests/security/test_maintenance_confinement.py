@@ -42,6 +42,7 @@ from catalog.store.models import CatalogObject
 from storage.confined import within
 from tests.maintenance.control_support import admin, table_path
 from tests.support.forged_manifests import manifest_list_with_delete_file
+from tests.support.governance import purge_through_trash
 from tests.support.server import CatalogServer
 from tests.support.vended import denied, s3_client
 
@@ -456,14 +457,14 @@ def test_purge_deletes_only_under_the_tables_own_location(folder_server: Catalog
     victim, attacker = victim_and_attacker(folder_server)
     victim_files = files_of(victim)
     attacker.add_files(data_files_of(victim))
-    lake(folder_server).purge_table(attacker.name())
+    purge_through_trash(folder_server, attacker.name())
     assert_victim_intact(folder_server, victim, victim_files)
 
     _, climber = victim_and_attacker(folder_server)
     victim_folder = victim.location().rstrip("/").rsplit("/", 2)
     climbing = f"{climber.location().rstrip('/')}/../../{victim_folder[-2]}/{victim_folder[-1]}"
     set_row_location(folder_server, climber, climbing)
-    lake(folder_server).purge_table(climber.name())
+    purge_through_trash(folder_server, climber.name())
     assert_victim_intact(folder_server, victim, victim_files)
 
 
@@ -472,7 +473,7 @@ def test_purge_on_the_embedded_store_deletes_the_table_with_its_own_vended_crede
 ) -> None:
     victim, attacker = victim_and_attacker(embedded_server)
     victim_files, attacker_files = files_of(victim), files_of(attacker)
-    lake(embedded_server).purge_table(attacker.name())
+    purge_through_trash(embedded_server, attacker.name())
     assert [p for p in attacker_files if attacker.io.new_input(p).exists()] == []
     assert_victim_intact(embedded_server, victim, victim_files)
 
