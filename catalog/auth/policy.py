@@ -89,5 +89,10 @@ POLICY: dict[str, Rule] = {
     "runMaintenanceJob": ADMIN,
     "listMaintenanceRuns": ADMIN_READ,
     "getMaintenanceRun": ADMIN_READ,
+    "getWarehouseApproval": ADMIN_READ,
+    "setWarehouseApproval": ADMIN,
+    "deleteWarehouseApproval": ADMIN,
+    # any caller: each hit is filtered by the listing's rule (catalog.api.search)
+    "searchCatalog": _read(Target.WAREHOUSE),
     "whoAmI": Rule(Permission.READ, Target.NONE, audited=False),
 }

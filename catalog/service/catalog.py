@@ -8,6 +8,7 @@ from catalog.exceptions import IdempotencyKeyTaken
 from catalog.service.audit import AuditService
 from catalog.service.context import ServiceContext
 from catalog.service.namespaces import NamespaceService
+from catalog.service.search import SearchService
 from catalog.service.tables import TableService
 from catalog.service.tokens import TokenService
 from catalog.service.views import ViewService
@@ -24,6 +25,7 @@ class CatalogService:
         self.views = ViewService(context)
         self.tokens = TokenService(context)
         self.audit = AuditService(context)
+        self.search = SearchService(context)
 
     def stored_response(self, key: str) -> StoredResponse | None:
         not_before = datetime.now(UTC) - self.context.limits.idempotency_lifetime

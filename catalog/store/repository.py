@@ -54,10 +54,12 @@ from catalog.store.records import (
     ObjectKind,
     ObjectRecord,
     PointerSwap,
+    SearchHit,
     StoredResponse,
     TokenRecord,
     WarehouseRecord,
 )
+from catalog.store.search_index import INDEXED_PARTS, SearchIndex
 from storage.locations import is_within
 
 SEPARATOR = "\x1f"
@@ -109,6 +111,7 @@ def _warehouse(row: Warehouse) -> WarehouseRecord:
         storage=dict(row.storage),
         properties=dict(row.properties),
         created_at=row.created_at,
+        approval=dict(row.approval) if row.approval else None,
     )
 
 
@@ -160,6 +163,7 @@ class SqlTransaction:
 
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._search = SearchIndex(session)
 
     # warehouses -------------------------------------------------------------------------
     def warehouse_by_name(self, name: str) -> WarehouseRecord | None:
@@ -258,6 +262,7 @@ class SqlTransaction:
             raise NoSuchNamespace(
                 f"Parent namespace does not exist: {'.'.join(levels[:-1])}"
             ) from error
+        self._search.put_namespace(namespace_id, warehouse_id, levels, properties)
         return NamespaceRecord(namespace_id, warehouse_id, tuple(levels), properties)
 
     def delete_namespace(self, namespace: NamespaceRecord) -> None:
@@ -278,6 +283,7 @@ class SqlTransaction:
             raise NamespaceNotEmpty(
                 f"Namespace is not empty: {'.'.join(namespace.levels)}"
             ) from error
+        self._search.remove(namespace.id)
 
     def set_namespace_properties(self, namespace_id: str, properties: dict[str, str]) -> None:
         self._session.execute(
@@ -285,6 +291,7 @@ class SqlTransaction:
             .where(Namespace.id == namespace_id)
             .values(properties=properties, updated_at=utcnow())
         )
+        self._search.set_properties(namespace_id, properties)
 
     def lock_namespace(self, namespace_id: str) -> dict[str, str] | None:
         """Read a namespace's properties, holding its row until the transaction ends."""
@@ -413,6 +420,9 @@ class SqlTransaction:
             raise NoSuchNamespace(
                 f"Namespace does not exist: {'.'.join(namespace.levels)}"
             ) from error
+        self._search.put_object(
+            object_id, namespace.warehouse_id, kind, namespace.levels, name, metadata_json
+        )
         return ObjectRecord(
             object_id,
             namespace.warehouse_id,
@@ -453,6 +463,8 @@ class SqlTransaction:
                 raise PointerMoved(
                     "Commit failed: the metadata changed concurrently; refresh and retry"
                 )
+            if swap.new_parts is None or not INDEXED_PARTS.isdisjoint(swap.new_parts):
+                self._search.reindex_object(swap.object_id, swap.kind, swap.metadata_json)
 
     def delete_object(self, record: ObjectRecord) -> bool:
         result = self._session.execute(
@@ -460,6 +472,7 @@ class SqlTransaction:
                 CatalogObject.id == record.id, CatalogObject.kind == record.kind
             )
         )
+        self._search.remove(record.id)
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def move_object(self, record: ObjectRecord, namespace: NamespaceRecord, name: str) -> None:
@@ -480,6 +493,19 @@ class SqlTransaction:
             ) from error
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise CommitFailed("The object was changed concurrently; retry the rename")
+        self._search.move(record.id, namespace.levels, name)
+
+    def search(
+        self, words: Sequence[str], warehouse_id: str | None, offset: int, limit: int
+    ) -> list[SearchHit]:
+        return self._search.search(words, warehouse_id, offset, limit)
+
+    def set_warehouse_approval(self, warehouse_id: str, approval: dict[str, Any] | None) -> None:
+        self._session.execute(
+            update(Warehouse)
+            .where(Warehouse.id == warehouse_id)
+            .values(approval=approval, updated_at=utcnow())
+        )
 
     # tokens and audit -------------------------------------------------------------------
     def insert_token(self, record: TokenRecord) -> None:

@@ -1,0 +1,225 @@
+"""The search index: one entry per namespace, table and view, written with the object.
+
+An entry holds what search looks at: the name, the namespace's levels, the column names of the
+current schema (nested fields included) and the properties (keys and values). The words in them
+are indexed by the database itself (migration 0008): SQLite's FTS5 ranks with BM25, PostgreSQL
+with `ts_rank` over a weighted `tsvector`; both weigh a name above a namespace above a column
+above a property, and a name equal to the query comes first. A query's words are matched as
+prefixes and must all be found (in any of the fields).
+
+Entries are written by the same transaction that changes the object (`SqlTransaction`), so a
+search never sees a table that a rename, drop or commit has already changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, text, update
+from sqlalchemy.orm import Session
+
+from catalog.store.models import SearchEntry
+from catalog.store.records import SearchHit
+
+SEPARATOR = "\x1f"
+MAX_TERMS = 8
+_WORD = re.compile(r"[^\W_]+")
+_MAX_PROPERTY_VALUE = 256
+#: Keys of a commit's `new_parts` after which an entry's text may differ.
+INDEXED_PARTS = frozenset({"schemas", "current-schema-id", "properties", "current-version-id"})
+
+
+def terms(query: str) -> list[str]:
+    """The words of a query as the index splits them (letters and digits; `_` separates)."""
+    return _WORD.findall(query.lower())[:MAX_TERMS]
+
+
+def _fields(schema: Mapping[str, Any] | None) -> Iterator[str]:
+    """Every field name of a schema, nested ones included."""
+    stack: list[Any] = list((schema or {}).get("fields") or [])
+    while stack:
+        field = stack.pop(0)
+        if not isinstance(field, dict):
+            continue
+        name = field.get("name")
+        if isinstance(name, str):
+            yield name
+        kind = field.get("type")
+        if isinstance(kind, dict):
+            stack.extend(kind.get("fields") or [])
+            for child in ("element", "value", "key"):
+                if isinstance(kind.get(child), dict):
+                    stack.extend(kind[child].get("fields") or [])
+
+
+def current_schema(kind: str, document: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A table's current schema, or the schema of a view's current version."""
+    if kind == "view":
+        versions = {v.get("version-id"): v for v in document.get("versions") or []}
+        version = versions.get(document.get("current-version-id")) or {}
+        schema_id = version.get("schema-id")
+    else:
+        schema_id = document.get("current-schema-id")
+    for schema in document.get("schemas") or []:
+        if schema.get("schema-id") == schema_id:
+            return dict(schema)
+    return None
+
+
+def property_text(properties: Mapping[str, Any]) -> str:
+    return " ".join(f"{k} {str(v)[:_MAX_PROPERTY_VALUE]}" for k, v in sorted(properties.items()))
+
+
+def object_text(kind: str, document: Mapping[str, Any]) -> tuple[str, str]:
+    """(column names, properties) of a table's or view's metadata document."""
+    columns = " ".join(_fields(current_schema(kind, document)))
+    return columns, property_text(document.get("properties") or {})
+
+
+def namespace_entry(
+    entity_id: str, warehouse_id: str, levels: Sequence[str], properties: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "entity_id": entity_id,
+        "warehouse_id": warehouse_id,
+        "kind": "namespace",
+        "namespace": SEPARATOR.join(levels[:-1]),
+        "name": levels[-1] if levels else "",
+        "columns": "",
+        "properties": property_text(properties),
+    }
+
+
+def object_entry(
+    entity_id: str,
+    warehouse_id: str,
+    kind: str,
+    levels: Sequence[str],
+    name: str,
+    document: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The row of a table or view: `populate` in the benchmarks fills the index with it too."""
+    columns, properties = object_text(kind, document)
+    return {
+        "entity_id": entity_id,
+        "warehouse_id": warehouse_id,
+        "kind": kind,
+        "namespace": SEPARATOR.join(levels),
+        "name": name,
+        "columns": columns,
+        "properties": properties,
+    }
+
+
+_SQLITE_QUERY = """
+SELECT e.entity_id, w.name AS warehouse, e.kind, e.namespace, e.name, e.columns, e.properties
+FROM search_fts JOIN search_entries e ON e.id = search_fts.rowid
+JOIN warehouses w ON w.id = e.warehouse_id
+WHERE search_fts MATCH :match {scope}
+ORDER BY lower(e.name) = :exact DESC, bm25(search_fts, 10.0, 4.0, 2.0, 1.0), e.id
+LIMIT :limit OFFSET :offset
+"""
+
+_POSTGRES_QUERY = """
+SELECT e.entity_id, w.name AS warehouse, e.kind, e.namespace, e.name, e.columns, e.properties
+FROM search_entries e JOIN warehouses w ON w.id = e.warehouse_id,
+to_tsquery('simple', :match) AS q
+WHERE e.document @@ q {scope}
+ORDER BY lower(e.name) = :exact DESC, ts_rank(e.document, q) DESC, e.id
+LIMIT :limit OFFSET :offset
+"""
+
+
+class SearchIndex:
+    """The index's reads and writes, inside the caller's unit of work."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def put_namespace(
+        self,
+        entity_id: str,
+        warehouse_id: str,
+        levels: Sequence[str],
+        properties: Mapping[str, Any],
+    ) -> None:
+        self._session.execute(
+            insert(SearchEntry).values(namespace_entry(entity_id, warehouse_id, levels, properties))
+        )
+
+    def put_object(
+        self,
+        entity_id: str,
+        warehouse_id: str,
+        kind: str,
+        levels: Sequence[str],
+        name: str,
+        metadata_json: str,
+    ) -> None:
+        document = orjson.loads(metadata_json)
+        row = object_entry(entity_id, warehouse_id, kind, levels, name, document)
+        self._session.execute(insert(SearchEntry).values(row))
+
+    def set_properties(self, entity_id: str, properties: Mapping[str, Any]) -> None:
+        self._session.execute(
+            update(SearchEntry)
+            .where(SearchEntry.entity_id == entity_id)
+            .values(properties=property_text(properties))
+        )
+
+    def reindex_object(self, entity_id: str, kind: str, metadata_json: str) -> None:
+        columns, properties = object_text(kind, orjson.loads(metadata_json))
+        self._session.execute(
+            update(SearchEntry)
+            .where(SearchEntry.entity_id == entity_id)
+            .values(columns=columns, properties=properties)
+            .execution_options(synchronize_session=False)
+        )
+
+    def move(self, entity_id: str, levels: Sequence[str], name: str) -> None:
+        self._session.execute(
+            update(SearchEntry)
+            .where(SearchEntry.entity_id == entity_id)
+            .values(namespace=SEPARATOR.join(levels), name=name)
+        )
+
+    def remove(self, entity_id: str) -> None:
+        self._session.execute(delete(SearchEntry).where(SearchEntry.entity_id == entity_id))
+
+    def search(
+        self, words: Sequence[str], warehouse_id: str | None, offset: int, limit: int
+    ) -> list[SearchHit]:
+        """Ranked entries holding every word (as a prefix), best first."""
+        if not words:
+            return []
+        sqlite = self._session.get_bind().dialect.name == "sqlite"
+        if sqlite:
+            match = " ".join(f'"{word}"*' for word in words)
+        else:
+            match = " & ".join(f"{word}:*" for word in words)
+        scope = "AND e.warehouse_id = :warehouse" if warehouse_id is not None else ""
+        statement = (_SQLITE_QUERY if sqlite else _POSTGRES_QUERY).format(scope=scope)
+        params: dict[str, Any] = {
+            "match": match,
+            "exact": " ".join(words),
+            "limit": limit,
+            "offset": offset,
+        }
+        if warehouse_id is not None:
+            params["warehouse"] = warehouse_id
+        rows = self._session.execute(text(statement), params)
+        return [
+            SearchHit(
+                row.entity_id,
+                row.warehouse,
+                row.kind,
+                tuple(row.namespace.split(SEPARATOR)) if row.namespace else (),
+                row.name,
+                row.columns,
+                row.properties,
+            )
+            for row in rows
+        ]
