@@ -94,7 +94,7 @@ class SearchService:
         with self._context.store.read() as tx:
             warehouse_id = self._context.warehouse(tx, warehouse).id if warehouse else None
             for _ in range(_ROUNDS):
-                hits = tx.search(words, warehouse_id, offset, _CHUNK)
+                hits = tx.search(words, query.strip(), warehouse_id, offset, _CHUNK)
                 for hit in hits:
                     offset += 1
                     if visible(hit):

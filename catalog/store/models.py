@@ -209,6 +209,7 @@ class SearchEntry(Base):
     """
 
     __tablename__ = "search_entries"
+    __table_args__ = (Index("ix_search_entries_name", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     entity_id: Mapped[str] = mapped_column(String(36), unique=True)

@@ -496,9 +496,9 @@ class SqlTransaction:
         self._search.move(record.id, namespace.levels, name)
 
     def search(
-        self, words: Sequence[str], warehouse_id: str | None, offset: int, limit: int
+        self, words: Sequence[str], exact: str, warehouse_id: str | None, offset: int, limit: int
     ) -> list[SearchHit]:
-        return self._search.search(words, warehouse_id, offset, limit)
+        return self._search.search(words, exact, warehouse_id, offset, limit)
 
     def set_warehouse_approval(self, warehouse_id: str, approval: dict[str, Any] | None) -> None:
         self._session.execute(

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from catalog.store.models import SearchEntry
@@ -114,22 +114,35 @@ def object_entry(
     }
 
 
-_SQLITE_QUERY = """
-SELECT e.entity_id, w.name AS warehouse, e.kind, e.namespace, e.name, e.columns, e.properties
-FROM search_fts JOIN search_entries e ON e.id = search_fts.rowid
-JOIN warehouses w ON w.id = e.warehouse_id
+#: How many matches (in index order) are ranked. Ranking costs per match, and a word every
+#: table has (a common column) matches them all: past the window, matches follow in index
+#: (creation) order, so every match is still reached by paging, only not ranked.
+RANK_WINDOW = 500
+
+# CROSS JOIN: SQLite then walks the full-text matches and looks each entry up, never the
+# other way round (probing the index once per entry of the warehouse).
+_SQLITE_MATCHES = """
+SELECT f.rowid AS id, {score} AS score
+FROM search_fts f CROSS JOIN search_entries e ON e.id = f.rowid
 WHERE search_fts MATCH :match {scope}
-ORDER BY lower(e.name) = :exact DESC, bm25(search_fts, 10.0, 4.0, 2.0, 1.0), e.id
 LIMIT :limit OFFSET :offset
 """
+_SQLITE_SCORE = "bm25(search_fts, 10.0, 4.0, 2.0, 1.0)"
 
-_POSTGRES_QUERY = """
-SELECT e.entity_id, w.name AS warehouse, e.kind, e.namespace, e.name, e.columns, e.properties
-FROM search_entries e JOIN warehouses w ON w.id = e.warehouse_id,
-to_tsquery('simple', :match) AS q
+_POSTGRES_MATCHES = """
+SELECT e.id, {score} AS score
+FROM search_entries e, to_tsquery('simple', :match) AS q
 WHERE e.document @@ q {scope}
-ORDER BY lower(e.name) = :exact DESC, ts_rank(e.document, q) DESC, e.id
+ORDER BY e.id
 LIMIT :limit OFFSET :offset
+"""
+_POSTGRES_SCORE = "-ts_rank(e.document, q)"
+
+_ROWS = """
+SELECT e.id, e.entity_id, w.name AS warehouse, e.kind, e.namespace, e.name, e.columns,
+    e.properties
+FROM search_entries e JOIN warehouses w ON w.id = e.warehouse_id
+WHERE e.id IN :ids
 """
 
 
@@ -190,27 +203,74 @@ class SearchIndex:
         self._session.execute(delete(SearchEntry).where(SearchEntry.entity_id == entity_id))
 
     def search(
-        self, words: Sequence[str], warehouse_id: str | None, offset: int, limit: int
+        self,
+        words: Sequence[str],
+        exact: str,
+        warehouse_id: str | None,
+        offset: int,
+        limit: int,
     ) -> list[SearchHit]:
-        """Ranked entries holding every word (as a prefix), best first."""
+        """Entries holding every word (as a prefix): first those named exactly `exact`, then
+        the first `RANK_WINDOW` matches best first, then the rest in index order."""
         if not words:
             return []
         sqlite = self._session.get_bind().dialect.name == "sqlite"
-        if sqlite:
-            match = " ".join(f'"{word}"*' for word in words)
-        else:
-            match = " & ".join(f"{word}:*" for word in words)
+        match = (
+            " ".join(f'"{word}"*' for word in words)
+            if sqlite
+            else " & ".join(f"{word}:*" for word in words)
+        )
         scope = "AND e.warehouse_id = :warehouse" if warehouse_id is not None else ""
-        statement = (_SQLITE_QUERY if sqlite else _POSTGRES_QUERY).format(scope=scope)
-        params: dict[str, Any] = {
-            "match": match,
-            "exact": " ".join(words),
-            "limit": limit,
-            "offset": offset,
-        }
+        named = select(SearchEntry.id).where(SearchEntry.name == exact)
         if warehouse_id is not None:
-            params["warehouse"] = warehouse_id
-        rows = self._session.execute(text(statement), params)
+            named = named.where(SearchEntry.warehouse_id == warehouse_id)
+        first = [i for i in self._session.scalars(named.order_by(SearchEntry.id)) if i]
+
+        def matches(ranked: bool, skip: Sequence[int], count: int, start: int) -> list[Any]:
+            template = _SQLITE_MATCHES if sqlite else _POSTGRES_MATCHES
+            score = (_SQLITE_SCORE if sqlite else _POSTGRES_SCORE) if ranked else "0"
+            where = scope + (" AND e.id NOT IN :skip" if skip else "")
+            statement = text(template.format(score=score, scope=where))
+            if skip:
+                statement = statement.bindparams(bindparam("skip", expanding=True))
+            params: dict[str, Any] = {"match": match, "limit": count, "offset": start}
+            if warehouse_id is not None:
+                params["warehouse"] = warehouse_id
+            if skip:
+                params["skip"] = list(skip)
+            return list(self._session.execute(statement, params))
+
+        window = matches(True, (), RANK_WINDOW, 0)
+        in_window = {row.id for row in window}
+        # An entry named `exact` is a hit only if it holds the words (`exact` may be "a b").
+        first = [i for i in first if i in in_window or self._matches(match, i, sqlite)]
+        exact_ids = set(first)
+        ranked = [row.id for row in sorted(window, key=lambda r: (r.score, r.id))]
+        ordered = first + [i for i in ranked if i not in exact_ids]
+        ids = ordered[offset : offset + limit]
+        if len(ids) < limit and len(window) == RANK_WINDOW:
+            exact_in_window = len(exact_ids & in_window)
+            start = RANK_WINDOW - exact_in_window + max(0, offset - len(ordered))
+            rest = matches(False, sorted(exact_ids), limit - len(ids), start)
+            ids += [row.id for row in rest]
+        return self._rows(ids)
+
+    def _matches(self, match: str, entry_id: int, sqlite: bool) -> bool:
+        if sqlite:
+            query = "SELECT 1 FROM search_fts WHERE search_fts MATCH :match AND rowid = :id"
+        else:
+            query = (
+                "SELECT 1 FROM search_entries WHERE id = :id "
+                "AND document @@ to_tsquery('simple', :match)"
+            )
+        found = self._session.execute(text(query), {"match": match, "id": entry_id}).first()
+        return found is not None
+
+    def _rows(self, ids: list[int]) -> list[SearchHit]:
+        if not ids:
+            return []
+        statement = text(_ROWS).bindparams(bindparam("ids", expanding=True))
+        rows = {row.id: row for row in self._session.execute(statement, {"ids": ids})}
         return [
             SearchHit(
                 row.entity_id,
@@ -221,5 +281,5 @@ class SearchIndex:
                 row.columns,
                 row.properties,
             )
-            for row in rows
+            for row in (rows[i] for i in ids if i in rows)
         ]

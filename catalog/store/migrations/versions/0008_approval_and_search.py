@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("entity_id"),
     )
     op.create_index("ix_search_entries_warehouse_id", "search_entries", ["warehouse_id"])
+    op.create_index("ix_search_entries_name", "search_entries", ["name"])
     dialect = op.get_bind().dialect.name
     for statement in _SQLITE_INDEX if dialect == "sqlite" else _POSTGRES_INDEX:
         op.execute(statement)
@@ -120,6 +121,7 @@ def downgrade() -> None:
         for name in ("search_entries_ai", "search_entries_ad", "search_entries_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         op.execute("DROP TABLE IF EXISTS search_fts")
+    op.drop_index("ix_search_entries_name", table_name="search_entries")
     op.drop_index("ix_search_entries_warehouse_id", table_name="search_entries")
     op.drop_table("search_entries")
     with op.batch_alter_table("warehouses", schema=None) as batch_op:
