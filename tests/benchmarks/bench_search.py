@@ -4,13 +4,15 @@ The catalog holds 100,000 tables in one namespace (and 10,000 more namespaces), 
 directly with their search entries (`populate.py`). Each query is asked by one client for a few
 seconds (its latency), then loadTable of random tables is measured right after with the same
 client: the ratio says what a search costs in loads. The queries are a table's name (one hit), a
-prefix of names (a hundred hits), a column name every table has (every table a hit: the ranking
-works through all of them for the first page) and a word found nowhere.
+column only one table has (created over HTTP after populating), a prefix of names (a hundred
+hits), a column name every table has (every table a hit) and a word found nowhere.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import httpx
 
 from tests.benchmarks.loadgen import LoadResult, LoadSpec, Request, run_load
 from tests.benchmarks.report import Column, Row, SuiteResult, ratio
@@ -18,6 +20,17 @@ from tests.benchmarks.servers import auth_headers, catalog_servers, pid_of
 from tests.benchmarks.workspace import Workspace
 
 PAGE_SIZE = 20
+RARE_COLUMN = "loyalty_tier"
+
+
+RARE_SCHEMA = {
+    "type": "struct",
+    "schema-id": 0,
+    "fields": [
+        {"id": 1, "name": "member_id", "type": "long", "required": True},
+        {"id": 2, "name": RARE_COLUMN, "type": "string", "required": False},
+    ],
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,7 @@ def run(workspace: Workspace) -> SuiteResult:
     middle = populated.table_name(plan.tables // 2)
     queries = {
         middle: "one table, by name",
+        RARE_COLUMN: "one table, by a column only it has",
         middle[:-2]: "100 tables, by name prefix",
         "country": f"every table, by column ({PAGE_SIZE} shown)",
         "zzzznothing": "nothing",
@@ -62,6 +76,12 @@ def run(workspace: Workspace) -> SuiteResult:
             )
             for i in range(0, plan.tables, max(1, plan.tables // 1000))
         ]
+
+        with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
+            client.post(
+                f"/v1/default/namespaces/{populated.namespace}/tables",
+                json={"name": "members", "schema": RARE_SCHEMA},
+            ).raise_for_status()
 
         def measure(requests: list[Request]) -> LoadResult:
             return run_load(LoadSpec(target, requests, 1, plan.seconds, plan.warmup), pids)
