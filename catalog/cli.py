@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
+import orjson
 import typer
 from rich.console import Console
 from rich.panel import Panel
@@ -27,6 +28,7 @@ from catalog.data_dir import ADMIN_TOKEN_FILE
 from catalog.embedded_store import EmbeddedStore, record_endpoint
 from catalog.exceptions import CatalogError
 from catalog.logging import configure_logging
+from catalog.service.approval import ApprovalSettings
 from catalog.service.catalog import CatalogService
 from catalog.settings import Settings
 from catalog.store.database import create_catalog_engine
@@ -49,6 +51,10 @@ app = typer.Typer(
 )
 warehouse_app = typer.Typer(help="Create, list and delete warehouses.", no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
+approval_app = typer.Typer(
+    help="Show, set and clear a warehouse's commit approval.", no_args_is_help=True
+)
+warehouse_app.add_typer(approval_app, name="approval")
 token_app = typer.Typer(help="Create, list, rotate and revoke API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(maintain_app, name="maintain")
@@ -397,6 +403,101 @@ def warehouse_delete(name: str, data_dir: DataDir = None, database_url: Database
     except CatalogError as error:
         raise _fail(error.message) from error
     console.print(f"Deleted warehouse [bold]{name}[/bold]")
+
+
+@approval_app.command("show")
+def approval_show(name: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Show a warehouse's approval endpoint and built-in rules (never the secret)."""
+    catalog = open_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        settings = catalog.warehouses.approval(name)
+    except CatalogError as error:
+        raise _fail(error.message) from error
+    if settings is None:
+        console.print(f"Warehouse [bold]{name}[/bold] approves every commit (no approval set).")
+        return
+    for key, value in settings.public().items():
+        console.print(f"{key}: {value}")
+
+
+@approval_app.command("set")
+def approval_set(
+    name: str,
+    url: Annotated[str | None, typer.Option(help="The endpoint proposed commits go to.")] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ICEFLOE_APPROVAL_SECRET",
+            help="HMAC key for the signature; stored sealed. Omitted: the stored one is kept.",
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for an answer.")] = 5.0,
+    fail_open: Annotated[
+        bool,
+        typer.Option(
+            "--fail-open/--fail-closed",
+            help="Whether a commit goes through when the endpoint does not answer.",
+        ),
+    ] = False,
+    rule: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A built-in rule (repeatable): drop-column, narrow-column, "
+            "change-nullability, change-partitioning; refuses such commits by non-admins."
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Have a warehouse's commits approved by an endpoint, built-in rules, or both."""
+    catalog = open_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    requested = ApprovalSettings(url, secret, timeout, fail_open, frozenset(rule or ()))
+    try:
+        catalog.warehouses.set_approval(name, requested)
+    except CatalogError as error:
+        raise _fail(error.message) from error
+    console.print(f"Commits to warehouse [bold]{name}[/bold] now need approval.")
+
+
+@approval_app.command("clear")
+def approval_clear(name: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Stop asking for approval: every commit goes through again."""
+    catalog = open_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        catalog.warehouses.clear_approval(name)
+    except CatalogError as error:
+        raise _fail(error.message) from error
+    console.print(f"Commits to warehouse [bold]{name}[/bold] no longer need approval.")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words; each matches the start of a word.")],
+    warehouse: Annotated[str | None, typer.Option(help="Only this warehouse.")] = None,
+    limit: Annotated[int, typer.Option(help="How many results, best first.")] = 20,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Find namespaces, tables and views by name, column name or property."""
+    catalog = open_catalog(load_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        body = catalog.search.search(query, warehouse, None, limit, lambda _: True)
+    except CatalogError as error:
+        raise _fail(error.message) from error
+    table = Table("kind", "warehouse", "name", "matched", "columns")
+    for hit in orjson.loads(body)["results"]:
+        levels = hit.get("namespace") or [
+            *hit["identifier"]["namespace"],
+            hit["identifier"]["name"],
+        ]
+        table.add_row(
+            hit["kind"],
+            hit["warehouse"],
+            ".".join(levels),
+            ", ".join(hit["matched"]),
+            ", ".join(hit.get("matching-columns", [])),
+        )
+    console.print(table)
 
 
 def _parse_duration(text: str) -> timedelta:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -15,6 +15,7 @@ from catalog.api.responses import errors, json_bytes, no_content
 from catalog.api.security import Authorized, authorize
 from catalog.integers import LONG_MAX
 from catalog.profile_secrets import public_profile
+from catalog.service.approval import DEFAULT_TIMEOUT, ApprovalSettings
 from catalog.service.rendering import dumps
 from catalog.store.records import TokenRecord, WarehouseRecord
 
@@ -27,6 +28,21 @@ class CreateWarehouseRequest(BaseModel):
     location: str
     storage: dict[str, Any] = Field(default_factory=dict)
     properties: dict[str, str] = Field(default_factory=dict)
+
+
+class ApprovalRequest(BaseModel):
+    """A warehouse's commit approval (docs/governance.md): an endpoint, built-in rules, or both."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    url: str | None = Field(default=None, description="Where proposed commits are POSTed.")
+    secret: str | None = Field(
+        default=None, description="HMAC key; stored sealed. Omitted: the stored one is kept."
+    )
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT, alias="timeout-seconds")
+    on_failure: Literal["allow", "deny"] = Field(
+        default="deny", alias="on-failure", description="When the endpoint does not answer."
+    )
+    rules: list[str] = Field(default_factory=list, description="Built-in rules to enforce.")
 
 
 class CreateTokenRequest(BaseModel):
@@ -45,6 +61,9 @@ def warehouse_json(warehouse: WarehouseRecord) -> dict[str, Any]:
         "location": warehouse.location,
         "storage": public_profile(warehouse.storage),
         "properties": warehouse.properties,
+        "approval": ApprovalSettings.parse(warehouse.approval).public()
+        if warehouse.approval
+        else None,
         "created-at": warehouse.created_at.isoformat(),
     }
 
@@ -97,6 +116,42 @@ async def create_warehouse(body: CreateWarehouseRequest, catalog: CatalogDep) ->
 )
 async def delete_warehouse(name: str, catalog: CatalogDep) -> Response:
     await run_in_threadpool(catalog.warehouses.delete, name)
+    return no_content()
+
+
+@router.get(
+    "/warehouses/{name}/approval", operation_id="getWarehouseApproval", responses=errors(404)
+)
+async def get_warehouse_approval(name: str, catalog: CatalogDep) -> Response:
+    settings = await run_in_threadpool(catalog.warehouses.approval, name)
+    return json_bytes(dumps({"approval": settings.public() if settings else None}))
+
+
+@router.put(
+    "/warehouses/{name}/approval",
+    operation_id="setWarehouseApproval",
+    responses=errors(400, 404),
+)
+async def set_warehouse_approval(name: str, body: ApprovalRequest, catalog: CatalogDep) -> Response:
+    requested = ApprovalSettings(
+        body.url,
+        body.secret,
+        body.timeout_seconds,
+        body.on_failure == "allow",
+        frozenset(body.rules),
+    )
+    settings = await run_in_threadpool(catalog.warehouses.set_approval, name, requested)
+    return json_bytes(dumps({"approval": settings.public()}))
+
+
+@router.delete(
+    "/warehouses/{name}/approval",
+    operation_id="deleteWarehouseApproval",
+    status_code=204,
+    responses=errors(404),
+)
+async def delete_warehouse_approval(name: str, catalog: CatalogDep) -> Response:
+    await run_in_threadpool(catalog.warehouses.clear_approval, name)
     return no_content()
 
 

@@ -100,5 +100,10 @@ POLICY: dict[str, Rule] = {
     "unprotectTable": ADMIN,
     "protectView": ADMIN,
     "unprotectView": ADMIN,
+    "getWarehouseApproval": ADMIN_READ,
+    "setWarehouseApproval": ADMIN,
+    "deleteWarehouseApproval": ADMIN,
+    # any caller: each hit is filtered by the listing's rule (catalog.api.search)
+    "searchCatalog": _read(Target.WAREHOUSE),
     "whoAmI": Rule(Permission.READ, Target.NONE, audited=False),
 }

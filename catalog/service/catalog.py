@@ -9,6 +9,7 @@ from catalog.service.audit import AuditService
 from catalog.service.context import ServiceContext
 from catalog.service.namespaces import NamespaceService
 from catalog.service.protect import ProtectionService
+from catalog.service.search import SearchService
 from catalog.service.tables import TableService
 from catalog.service.tokens import TokenService
 from catalog.service.trash import TrashService
@@ -28,6 +29,7 @@ class CatalogService:
         self.audit = AuditService(context)
         self.trash = TrashService(context)
         self.protection = ProtectionService(context, self.namespaces, self.tables, self.views)
+        self.search = SearchService(context)
 
     def stored_response(self, key: str) -> StoredResponse | None:
         not_before = datetime.now(UTC) - self.context.limits.idempotency_lifetime

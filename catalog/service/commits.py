@@ -25,6 +25,7 @@ from catalog.exceptions import (
     StorageUnavailable,
 )
 from catalog.protocol import CommitTableRequest
+from catalog.service.approval import Approver, Proposal, proposal
 from catalog.service.audit import AuditEntry
 from catalog.service.containment import NewSnapshots, check_commit_paths, check_snapshot_files
 from catalog.service.context import ServiceContext, finalize
@@ -112,6 +113,7 @@ class Committer:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
         self._documents = StoredDocuments()
+        self._approver = Approver(context)
 
     def _prepare(
         self,
@@ -209,10 +211,13 @@ class Committer:
         `audit` is written in the swap's transaction: only when the commit lands."""
         attempts = self._context.limits.commit_retries + 1
         read_snapshots: set[tuple[int, str]] = set()  # a retry does not read them again
+        approved: set[bytes] = set()
         for attempt in range(attempts):
             with self._context.store.read() as tx:
                 warehouse = self._context.warehouse(tx, warehouse_name)
                 prepared = [self._prepare(tx, warehouse, change, placer) for change in changes]
+            if warehouse.approval is not None:  # outside the transaction: it may wait
+                self._approve(warehouse, prepared, placer, approved)
             store = self._context.storage.for_warehouse(warehouse)
             for commit in prepared:  # file I/O, so outside any transaction
                 if commit.new_snapshots is not None:
@@ -245,6 +250,32 @@ class Committer:
                 self._discard(store, written)
                 raise
         raise AssertionError("unreachable")
+
+    def _approve(
+        self,
+        warehouse: WarehouseRecord,
+        prepared: Sequence[PreparedCommit],
+        placer: Placer,
+        approved: set[bytes],
+    ) -> None:
+        settings = self._approver.settings(warehouse)
+        proposals: list[Proposal] = []
+        for commit in prepared:
+            if not commit.wrote_file or commit.document is None:
+                continue  # nothing changes: nothing to approve
+            request = commit.change.request
+            proposals.append(
+                proposal(
+                    commit.change.namespace,
+                    commit.change.name,
+                    [r.model_dump(mode="json", by_alias=True) for r in request.requirements],
+                    [u.model_dump(mode="json", by_alias=True) for u in request.updates],
+                    self._documents.get(commit.current) if commit.current else None,
+                    commit.document,
+                )
+            )
+        if settings is not None and proposals:
+            self._approver.check(warehouse, settings, placer, proposals, approved)
 
     def _swap(
         self,

@@ -145,7 +145,16 @@ class ViewService:
                 with self._context.store.write() as tx:
                     check_no_overlap(tx, found.id, location, record.id)
                     tx.swap(
-                        [PointerSwap(record.id, record.version, metadata_location, text, location)]
+                        [
+                            PointerSwap(
+                                record.id,
+                                record.version,
+                                metadata_location,
+                                text,
+                                location,
+                                kind="view",
+                            )
+                        ]
                     )
                     return finalize(tx, ticket, load_result(metadata_location, text, {}))
             except BaseException as error:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
 from catalog.exceptions import BadRequest, NoSuchWarehouse
+from catalog.service.approval import ApprovalSettings, check_settings
 from catalog.service.context import ServiceContext
 from catalog.service.identifiers import check_warehouse_name
 from catalog.service.locations import normalize_location
@@ -127,6 +128,36 @@ class WarehouseService:
             "secrets stored in clear by an older version are now sealed",
         )
         return len(stale)
+
+    def approval(self, name: str) -> ApprovalSettings | None:
+        warehouse = self.get(name)
+        return ApprovalSettings.parse(warehouse.approval) if warehouse.approval else None
+
+    def set_approval(self, name: str, settings: ApprovalSettings) -> ApprovalSettings:
+        """Replace a warehouse's approval settings; without a new secret, the stored one is
+        kept (so that changing the timeout does not need the secret again)."""
+        with self._context.store.write() as tx:
+            warehouse = self._context.warehouse(tx, name)
+            if settings.secret is None and warehouse.approval:
+                kept = warehouse.approval.get("secret")
+                settings = ApprovalSettings(
+                    settings.url,
+                    kept,
+                    settings.timeout_seconds,
+                    settings.fail_open,
+                    settings.rules,
+                )
+            check_settings(settings)
+            stored = settings.stored()
+            if settings.secret:
+                stored["secret"] = self._context.storage.seal({"secret": settings.secret})["secret"]
+            tx.set_warehouse_approval(warehouse.id, stored)
+        return ApprovalSettings.parse(stored)
+
+    def clear_approval(self, name: str) -> None:
+        with self._context.store.write() as tx:
+            warehouse = self._context.warehouse(tx, name)
+            tx.set_warehouse_approval(warehouse.id, None)
 
     def delete(self, name: str) -> None:
         with self._context.store.write() as tx:

@@ -37,6 +37,9 @@ class Warehouse(Base):
     location: Mapped[str] = mapped_column(Text)
     storage: Mapped[dict[str, Any]] = mapped_column(JSON)
     properties: Mapped[dict[str, str]] = mapped_column(JSON)
+    #: Commit approval (`catalog.service.approval`): read with the warehouse a commit reads
+    #: anyway, so a warehouse without it costs its commits nothing more. Its secret is sealed.
+    approval: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -228,3 +231,26 @@ class TrashedObject(Base):
     purge_started_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
+
+
+class SearchEntry(Base):
+    """What search finds of one namespace, table or view (`catalog.store.search_index`).
+
+    Written by the transaction that changes the object; the text index over it is the
+    database's own (an FTS5 table kept by triggers on SQLite, a generated `tsvector` column
+    with a GIN index on PostgreSQL), created by migration 0008 and not mapped here.
+    """
+
+    __tablename__ = "search_entries"
+    __table_args__ = (Index("ix_search_entries_name", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity_id: Mapped[str] = mapped_column(String(36), unique=True)
+    warehouse_id: Mapped[str] = mapped_column(
+        ForeignKey("warehouses.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(9))
+    namespace: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    columns: Mapped[str] = mapped_column(Text)
+    properties: Mapped[str] = mapped_column(Text)

@@ -18,6 +18,8 @@ class WarehouseRecord:
     storage: dict[str, Any]
     properties: dict[str, str]
     created_at: datetime
+    #: Commit approval settings (`catalog.service.approval`), its secret sealed; None: off.
+    approval: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class PointerSwap:
     #: stored document at `expected_version` (which passed the store's integer guard when it
     #: was stored): the guard then checks these parts only, not the whole history again.
     new_parts: Mapping[str, Any] | None = None
+    #: What moves: the search index reads a view's schema from its current version.
+    kind: ObjectKind = "table"
 
 
 @dataclass(frozen=True)
@@ -173,3 +177,16 @@ class TrashRecord:
     dropped_at: datetime
     expires_at: datetime
     purge_started_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One entry found by search; a namespace's `namespace` is its parent's levels."""
+
+    entity_id: str
+    warehouse: str
+    kind: str
+    namespace: tuple[str, ...]
+    name: str
+    columns: str
+    properties: str

@@ -55,10 +55,13 @@ from catalog.store.records import (
     ObjectKind,
     ObjectRecord,
     PointerSwap,
+    SearchHit,
     StoredResponse,
     TokenRecord,
+    TrashRecord,
     WarehouseRecord,
 )
+from catalog.store.search_index import INDEXED_PARTS, SearchIndex
 from catalog.store.trash import TrashQueries
 from storage.locations import is_within
 
@@ -111,6 +114,7 @@ def _warehouse(row: Warehouse) -> WarehouseRecord:
         storage=dict(row.storage),
         properties=dict(row.properties),
         created_at=row.created_at,
+        approval=dict(row.approval) if row.approval else None,
     )
 
 
@@ -162,6 +166,7 @@ class SqlTransaction(TrashQueries):
 
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._search = SearchIndex(session)
 
     # warehouses -------------------------------------------------------------------------
     def warehouse_by_name(self, name: str) -> WarehouseRecord | None:
@@ -271,6 +276,7 @@ class SqlTransaction(TrashQueries):
             raise NoSuchNamespace(
                 f"Parent namespace does not exist: {'.'.join(levels[:-1])}"
             ) from error
+        self._search.put_namespace(namespace_id, warehouse_id, levels, properties)
         return NamespaceRecord(namespace_id, warehouse_id, tuple(levels), properties)
 
     def delete_namespace(self, namespace: NamespaceRecord) -> None:
@@ -291,6 +297,7 @@ class SqlTransaction(TrashQueries):
             raise NamespaceNotEmpty(
                 f"Namespace is not empty: {'.'.join(namespace.levels)}"
             ) from error
+        self._search.remove(namespace.id)
 
     def set_namespace_properties(self, namespace_id: str, properties: dict[str, str]) -> None:
         self._session.execute(
@@ -298,6 +305,7 @@ class SqlTransaction(TrashQueries):
             .where(Namespace.id == namespace_id)
             .values(properties=properties, updated_at=utcnow())
         )
+        self._search.set_properties(namespace_id, properties)
 
     def lock_namespace(self, namespace_id: str) -> dict[str, str] | None:
         """Read a namespace's properties, holding its row until the transaction ends."""
@@ -426,6 +434,9 @@ class SqlTransaction(TrashQueries):
             raise NoSuchNamespace(
                 f"Namespace does not exist: {'.'.join(namespace.levels)}"
             ) from error
+        self._search.put_object(
+            object_id, namespace.warehouse_id, kind, namespace.levels, name, metadata_json
+        )
         return ObjectRecord(
             object_id,
             namespace.warehouse_id,
@@ -466,6 +477,8 @@ class SqlTransaction(TrashQueries):
                 raise PointerMoved(
                     "Commit failed: the metadata changed concurrently; refresh and retry"
                 )
+            if swap.new_parts is None or not INDEXED_PARTS.isdisjoint(swap.new_parts):
+                self._search.reindex_object(swap.object_id, swap.kind, swap.metadata_json)
 
     def delete_object(self, record: ObjectRecord) -> bool:
         result = self._session.execute(
@@ -473,6 +486,7 @@ class SqlTransaction(TrashQueries):
                 CatalogObject.id == record.id, CatalogObject.kind == record.kind
             )
         )
+        self._search.remove(record.id)
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def move_object(self, record: ObjectRecord, namespace: NamespaceRecord, name: str) -> None:
@@ -493,6 +507,55 @@ class SqlTransaction(TrashQueries):
             ) from error
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise CommitFailed("The object was changed concurrently; retry the rename")
+        self._search.move(record.id, namespace.levels, name)
+
+    def search(
+        self, words: Sequence[str], exact: str, warehouse_id: str | None, offset: int, limit: int
+    ) -> list[SearchHit]:
+        return self._search.search(words, exact, warehouse_id, offset, limit)
+
+    # the trash keeps search in step: a trashed object is not found, an undropped one is
+    def move_to_trash(
+        self,
+        record: ObjectRecord,
+        *,
+        namespaces: dict[str, dict[str, str]],
+        purge_requested: bool,
+        dropped_by: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> bool:
+        moved = super().move_to_trash(
+            record,
+            namespaces=namespaces,
+            purge_requested=purge_requested,
+            dropped_by=dropped_by,
+            now=now,
+            expires_at=expires_at,
+        )
+        if moved:
+            self._search.remove(record.id)
+        return moved
+
+    def restore_from_trash(self, trash: TrashRecord, namespace: NamespaceRecord, name: str) -> bool:
+        restored = super().restore_from_trash(trash, namespace, name)
+        if restored:
+            self._search.put_object(
+                trash.id,
+                trash.warehouse_id,
+                trash.kind,
+                namespace.levels,
+                name,
+                trash.metadata_json,
+            )
+        return restored
+
+    def set_warehouse_approval(self, warehouse_id: str, approval: dict[str, Any] | None) -> None:
+        self._session.execute(
+            update(Warehouse)
+            .where(Warehouse.id == warehouse_id)
+            .values(approval=approval, updated_at=utcnow())
+        )
 
     # tokens and audit -------------------------------------------------------------------
     def insert_token(self, record: TokenRecord) -> None:

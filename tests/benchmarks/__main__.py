@@ -30,6 +30,7 @@ from tests.benchmarks import (
     bench_metadata_growth,
     bench_polaris,
     bench_pyiceberg_append,
+    bench_search,
     bench_wide_commit,
     external_s3,
 )
@@ -45,6 +46,7 @@ SUITES: dict[str, Callable[[Workspace], SuiteResult]] = {
     "wide_commit": bench_wide_commit.run,
     "pyiceberg_append": bench_pyiceberg_append.run,
     "list": bench_list.run,
+    "search": bench_search.run,
     "s3": external_s3.run,
     "polaris": bench_polaris.run,
 }

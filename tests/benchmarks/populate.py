@@ -9,6 +9,8 @@ before the rows go in. Each row carries real metadata JSON: the template table o
 `metadata.py` with three appends behind it, given its own UUID and location.
 
 The metadata files those rows name are not written: loadTable and listings never read them.
+Each row's search entry is written beside it (`catalog.store.search_index`), as the catalog
+writes it when it creates a table, so search finds the tables as it would have.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import insert, select
 
 from catalog.settings import Settings
+from catalog.store import models
 from catalog.store.database import create_catalog_engine
 from catalog.store.models import CatalogObject, Namespace, Warehouse, utcnow
 from tests.benchmarks.metadata import add_history, checked_text, new_document
@@ -109,6 +113,35 @@ def _namespace_rows(warehouse_id: str, batch: range) -> list[dict[str, Any]]:
     ]
 
 
+def _search_rows(rows: list[dict[str, Any]], document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The search entries of table rows (all made from one template, so one document) or of
+    namespace rows; empty for a schema from before the search index."""
+    from catalog.store import search_index  # absent from checkouts older than the index
+
+    entries = []
+    for row in rows:
+        if "kind" in row:
+            entries.append(
+                search_index.object_entry(
+                    row["id"], row["warehouse_id"], "table", (NAMESPACE,), row["name"], document
+                )
+            )
+        else:
+            levels = (row["name"],)
+            entries.append(
+                search_index.namespace_entry(
+                    row["id"], row["warehouse_id"], levels, row["properties"]
+                )
+            )
+    return entries
+
+
+def _insert(connection: Any, rows: list[dict[str, Any]], document: dict[str, Any]) -> None:
+    connection.execute(insert(CatalogObject if "kind" in rows[0] else Namespace), rows)
+    if hasattr(models, "SearchEntry"):
+        connection.execute(insert(models.SearchEntry), _search_rows(rows, document))
+
+
 def populate(
     data_dir: Path, database_url: str | None, tables: int, namespaces: int = 0
 ) -> PopulatedCatalog:
@@ -124,14 +157,15 @@ def populate(
                 select(Namespace.id).where(Namespace.name == NAMESPACE)
             ).scalar_one()
         sample = ""
+        document = orjson.loads(template)
         for batch in _batches(tables):
             rows = _table_rows(warehouse.id, warehouse.location, holder, batch, template)
             sample = sample or rows[0]["metadata_json"]
             with engine.begin() as connection:
-                connection.execute(insert(CatalogObject), rows)
+                _insert(connection, rows, document)
         for batch in _batches(namespaces):
             with engine.begin() as connection:
-                connection.execute(insert(Namespace), _namespace_rows(warehouse.id, batch))
+                _insert(connection, _namespace_rows(warehouse.id, batch), document)
     finally:
         engine.dispose()
     return PopulatedCatalog(data_dir, database_url, tables, namespaces, len(sample))

@@ -224,6 +224,18 @@ REQUESTS: dict[str, Callable[[World], Request]] = {
         },
     ),
     "deleteWarehouse": lambda w: ("DELETE", "/admin/v1/warehouses/scratch", {}),
+    "getWarehouseApproval": lambda w: ("GET", "/admin/v1/warehouses/default/approval", {}),
+    "setWarehouseApproval": lambda w: (
+        "PUT",
+        "/admin/v1/warehouses/scratch/approval",
+        {"json": {"rules": ["drop-column"]}},
+    ),
+    "deleteWarehouseApproval": lambda w: ("DELETE", "/admin/v1/warehouses/scratch/approval", {}),
+    "searchCatalog": lambda w: (
+        "GET",
+        "/admin/v1/search",
+        {"params": {"q": "t", "warehouse": "default"}},
+    ),
     "listTokens": lambda w: ("GET", "/admin/v1/tokens", {}),
     "createToken": lambda w: (
         "POST",
@@ -552,6 +564,34 @@ def test_authorization_matrix(
         kind = "NotAuthorizedException" if expected == "401" else "ForbiddenException"
         assert response.json()["error"]["type"] == kind
     assert state(catalog_server, world) == before, "a refused request changed something"
+
+
+def test_search_finds_only_what_a_narrowed_caller_may_see(
+    matrix_server: CatalogServer, tokens: dict[str, str | None], world: World
+) -> None:
+    """The world's table `t` (column `city`) lies outside the narrowed caller's namespace: a
+    warehouse-wide reader finds it by column name, the narrowed one finds nothing of it."""
+
+    def found(caller: str) -> list[dict[str, Any]]:
+        response = httpx.get(
+            f"{matrix_server.url}/admin/v1/search",
+            params={"q": "city", "warehouse": "default", "pageSize": 1000},
+            headers={"Authorization": f"Bearer {tokens[caller]}"},
+        )
+        assert response.status_code == 200, response.text
+        results: list[dict[str, Any]] = response.json()["results"]
+        return [
+            r
+            for r in results
+            if r.get("identifier", {}).get("namespace") == [world.namespace]
+            or r.get("namespace", [None])[0] == world.namespace
+        ]
+
+    assert {"namespace": [world.namespace], "name": "t"} in [
+        r["identifier"] for r in found("read-only")
+    ]
+    assert found("read-write narrowed to another namespace") == []
+    assert found(PLACER) == []
 
 
 def test_listing_shows_only_what_a_narrowed_caller_may_see(

@@ -135,3 +135,37 @@ def test_every_command_prints_its_help() -> None:
         assert "Usage:" in result.output, (path, result.output)
     created = runner.invoke(app, ["warehouse", "create", "--help"], terminal_width=200)
     assert "s3://BUCKET[/prefix]" in created.output
+
+
+def test_warehouse_approval_set_show_clear_and_search(tmp_path: Path) -> None:
+    location = (tmp_path / "lake").as_uri()
+    assert icefloe("warehouse", "create", "lake", location, data_dir=tmp_path).returncode == 0
+    set_ = icefloe(
+        "warehouse",
+        "approval",
+        "set",
+        "lake",
+        "--url",
+        "https://approvals.example/icefloe",
+        "--secret",
+        "s3cr3t-value",
+        "--timeout",
+        "2",
+        "--fail-open",
+        "--rule",
+        "drop-column",
+        data_dir=tmp_path,
+    )
+    assert set_.returncode == 0, set_.stdout + set_.stderr
+    shown = icefloe("warehouse", "approval", "show", "lake", data_dir=tmp_path).stdout
+    assert "https://approvals.example/icefloe" in shown and "drop-column" in shown
+    assert "allow" in shown and "s3cr3t-value" not in shown
+    bad = icefloe("warehouse", "approval", "set", "lake", "--rule", "nope", data_dir=tmp_path)
+    assert bad.returncode == 1 and "Unknown approval rule" in bad.stdout
+    assert icefloe("warehouse", "approval", "clear", "lake", data_dir=tmp_path).returncode == 0
+    cleared = icefloe("warehouse", "approval", "show", "lake", data_dir=tmp_path).stdout
+    assert "no approval set" in cleared
+
+    found = icefloe("search", "lake", data_dir=tmp_path)
+    assert found.returncode == 0, found.stderr
+    assert "kind" in found.stdout  # an empty warehouse: the table of results, with no rows
