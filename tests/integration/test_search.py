@@ -13,6 +13,7 @@ from pyiceberg.catalog.rest import RestCatalog
 from pyiceberg.schema import Schema
 from pyiceberg.types import LongType, NestedField, StringType
 
+from tests.support.governance import undrop
 from tests.support.server import CatalogServer
 
 SCHEMA = Schema(
@@ -57,8 +58,8 @@ def test_a_table_is_found_by_a_column_name(
     assert response["results"][0]["matched"] == ["columns"]
 
 
-def test_search_follows_rename_drop_schema_and_property_changes(
-    catalog: RestCatalog, namespace: str, search: httpx.Client
+def test_search_follows_rename_drop_undrop_schema_and_property_changes(
+    catalog: RestCatalog, namespace: str, search: httpx.Client, catalog_server: CatalogServer
 ) -> None:
     table = catalog.create_table(f"{namespace}.ledger", schema=SCHEMA)
     assert (namespace, "ledger") in found(search, "discount_code")
@@ -74,8 +75,11 @@ def test_search_follows_rename_drop_schema_and_property_changes(
     catalog.rename_table(f"{namespace}.ledger", f"{namespace}.journal")
     assert found(search, f"team{namespace}") == [(namespace, "journal")]
 
-    catalog.drop_table(f"{namespace}.journal")
+    catalog.drop_table(f"{namespace}.journal")  # to the trash: not found
     assert found(search, f"team{namespace}") == []
+
+    assert undrop(catalog_server, f"{namespace}.journal").status_code == 200
+    assert found(search, f"team{namespace}") == [(namespace, "journal")]
 
 
 def test_namespaces_are_found_by_name_and_property_and_leave_when_dropped(
