@@ -30,10 +30,10 @@ from pyiceberg.manifest import (
     ManifestEntry,
     ManifestEntryStatus,
     ManifestFile,
-    read_manifest_list,
 )
 
 from catalog.exceptions import BadRequest, StorageUnavailable
+from catalog.service.manifest_lists import read_manifest_list
 from storage.confined import within
 from storage.io import ObjectMissing, ObjectStore
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine, and_, delete, exists, func, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -69,6 +69,27 @@ SEPARATOR = "\x1f"
 
 # The database is down, unreachable, or every pooled connection is busy past the pool timeout.
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+# The two statements every commit runs, built once: an ORM statement with its values inline
+# costs ~0.3 ms of CPU per call to build, key and look up in the compiled cache; these run on
+# the session's connection in the same transaction for a sixth of that.
+_objects: Table = CatalogObject.__table__  # type: ignore[assignment]
+_SWAP = (
+    update(_objects)
+    .where(
+        _objects.c.id == bindparam("object_id"),
+        _objects.c.version == bindparam("expected_version"),
+    )
+    .values(
+        metadata_location=bindparam("new_metadata_location"),
+        metadata_json=bindparam("new_metadata_json"),
+        location=bindparam("new_location"),
+        version=_objects.c.version + 1,
+        updated_at=bindparam("now"),
+    )
+)
+_audit_events: Table = AuditEvent.__table__  # type: ignore[assignment]
+_INSERT_AUDIT = insert(_audit_events)
 
 
 def join_levels(levels: Sequence[str]) -> str:
@@ -455,25 +476,20 @@ class SqlTransaction(TrashQueries):
         Rows are updated in id order, so two multi-table commits lock their rows in the same
         order and cannot deadlock each other (PostgreSQL would abort one of them)."""
         now = utcnow()
+        connection = self._session.connection()
         for swap in sorted(swaps, key=lambda s: s.object_id):
-            result = self._session.execute(
-                update(CatalogObject)
-                .where(
-                    and_(
-                        CatalogObject.id == swap.object_id,
-                        CatalogObject.version == swap.expected_version,
-                    )
-                )
-                .values(
-                    metadata_location=swap.metadata_location,
-                    metadata_json=_storable(swap.metadata_json, swap.new_parts),
-                    location=swap.location.rstrip("/"),
-                    version=CatalogObject.version + 1,
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
+            result = connection.execute(
+                _SWAP,
+                {
+                    "object_id": swap.object_id,
+                    "expected_version": swap.expected_version,
+                    "new_metadata_location": swap.metadata_location,
+                    "new_metadata_json": _storable(swap.metadata_json, swap.new_parts),
+                    "new_location": swap.location.rstrip("/"),
+                    "now": now,
+                },
             )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            if result.rowcount != 1:
                 raise PointerMoved(
                     "Commit failed: the metadata changed concurrently; refresh and retry"
                 )
@@ -609,15 +625,16 @@ class SqlTransaction(TrashQueries):
         """The request id is the client's `X-Request-Id` when it sent one: cut to the column's
         width, which PostgreSQL enforces (a longer one failed the insert, and with it the
         commit whose transaction the record is written in)."""
-        self._session.execute(
-            insert(AuditEvent).values(
-                at=utcnow(),
-                principal=principal,
-                operation=operation,
-                target=target,
-                request_id=request_id[:AUDIT_REQUEST_ID_LENGTH],
-                status=status,
-            )
+        self._session.connection().execute(
+            _INSERT_AUDIT,
+            {
+                "at": utcnow(),
+                "principal": principal,
+                "operation": operation,
+                "target": target,
+                "request_id": request_id[:AUDIT_REQUEST_ID_LENGTH],
+                "status": status,
+            },
         )
 
     def list_audit(self, limit: int, before_id: int | None) -> list[AuditRecord]:
