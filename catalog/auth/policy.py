@@ -89,5 +89,7 @@ POLICY: dict[str, Rule] = {
     "runMaintenanceJob": ADMIN,
     "listMaintenanceRuns": ADMIN_READ,
     "getMaintenanceRun": ADMIN_READ,
+    "listEvents": ADMIN_READ,
+    "listDeadLetters": ADMIN_READ,
     "whoAmI": Rule(Permission.READ, Target.NONE, audited=False),
 }

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy.exc import SQLAlchemyError
 
+from catalog.events.types import ChangeEvent, EventType, object_event
 from catalog.exceptions import (
     AlreadyExists,
     CommitFailed,
@@ -83,6 +84,34 @@ class PreparedCommit:
     @property
     def response(self) -> bytes:
         return commit_result(self.metadata_location, self.metadata_json)
+
+    def event(self, warehouse: str, object_id: str) -> ChangeEvent:
+        """The change event of this commit: the snapshots it added, with their summaries."""
+        document = self.document or {}
+        added = self.new_snapshots.snapshots if self.new_snapshots else ()
+        data: dict[str, Any] = {
+            "table-uuid": document.get("table-uuid"),
+            "metadata-location": self.metadata_location,
+            "previous-metadata-location": self.current.metadata_location if self.current else None,
+            "current-snapshot-id": document.get("current-snapshot-id"),
+            "snapshots": [
+                {
+                    key: snapshot[key]
+                    for key in (
+                        "snapshot-id",
+                        "parent-snapshot-id",
+                        "sequence-number",
+                        "timestamp-ms",
+                        "summary",
+                    )
+                    if key in snapshot
+                }
+                for snapshot in added
+            ],
+        }
+        kind = EventType.TABLE_COMMITTED if self.current else EventType.TABLE_CREATED
+        change = self.change
+        return object_event(kind, warehouse, object_id, change.namespace, change.name, data)
 
 
 def write_metadata_file(store: ObjectStore, location: str, text: str) -> None:
@@ -208,7 +237,7 @@ class Committer:
                         write_metadata_file(store, commit.metadata_location, commit.metadata_json)
                         written.append(commit)
                 body = prepared[0].response if respond_with_first else b""
-                self._swap(prepared, ticket, body)
+                self._swap(warehouse.name, prepared, ticket, body)
                 for commit in prepared:
                     if commit.wrote_file and commit.current and commit.document is not None:
                         self._documents.put(
@@ -231,7 +260,11 @@ class Committer:
         raise AssertionError("unreachable")
 
     def _swap(
-        self, prepared: Sequence[PreparedCommit], ticket: IdempotencyTicket | None, body: bytes
+        self,
+        warehouse: str,
+        prepared: Sequence[PreparedCommit],
+        ticket: IdempotencyTicket | None,
+        body: bytes,
     ) -> None:
         try:
             with self._context.store.write() as tx:
@@ -242,7 +275,7 @@ class Committer:
                         warehouse_id = commit.namespace.warehouse_id
                         check_no_overlap(tx, warehouse_id, commit.location, own_id)
                     if commit.current is None:
-                        tx.insert_object(
+                        created = tx.insert_object(
                             commit.namespace,
                             commit.change.name,
                             "table",
@@ -250,6 +283,7 @@ class Committer:
                             commit.metadata_json,
                             commit.location,
                         )
+                        tx.emit(commit.event(warehouse, created.id))
                     elif commit.wrote_file:
                         swaps.append(
                             PointerSwap(
@@ -259,6 +293,7 @@ class Committer:
                                 commit.metadata_json,
                                 commit.location,
                                 commit.new_parts,
+                                commit.event(warehouse, commit.current.id),
                             )
                         )
                 tx.swap(swaps)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from catalog.events.types import ChangeEvent
+
 ObjectKind = Literal["table", "view"]
 
 
@@ -56,6 +58,8 @@ class PointerSwap:
     #: stored document at `expected_version` (which passed the store's integer guard when it
     #: was stored): the guard then checks these parts only, not the whole history again.
     new_parts: Mapping[str, Any] | None = None
+    #: The change event of this swap: written with it (in the same statement on PostgreSQL).
+    event: ChangeEvent | None = None
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,29 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import Engine, and_, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Executable, Update
 
+from catalog.events.types import ChangeEvent, envelope
 from catalog.exceptions import (
     AlreadyExists,
     BadRequest,
@@ -35,6 +51,7 @@ from catalog.store.models import (
     ApiToken,
     AuditEvent,
     CatalogObject,
+    ChangeEventRow,
     IdempotencyRecord,
     MaintenanceLease,
     MaintenancePolicyRow,
@@ -61,6 +78,9 @@ from catalog.store.records import (
 from storage.locations import is_within
 
 SEPARATOR = "\x1f"
+# Core tables for statements the ORM does not build: the swap with its event (PostgreSQL).
+_OBJECTS = cast(Table, CatalogObject.__table__)
+_EVENTS = cast(Table, ChangeEventRow.__table__)
 
 # The database is down, unreachable, or every pooled connection is busy past the pool timeout.
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
@@ -156,10 +176,64 @@ def _aware(value: datetime) -> datetime:
 
 
 class SqlTransaction:
-    """One unit of work against the store."""
+    """One unit of work against the store.
 
-    def __init__(self, session: Session) -> None:
+    It counts the namespaces, tables and views it changes and the change events emitted
+    (`emit`, or with a pointer swap); `SqlCatalogStore.write` writes the events in the same
+    transaction (`write_events`), and refuses to commit a change that has no event."""
+
+    def __init__(self, session: Session, event_source: str = "") -> None:
         self._session = session
+        self._source = event_source
+        self._changes = 0
+        self._events: list[ChangeEvent] = []
+        self._written = 0  # events already in the outbox, sent with their swap
+
+    # change events ----------------------------------------------------------------------
+    def emit(self, event: ChangeEvent) -> None:
+        """Record `event` in this unit of work: it is written only if the change commits."""
+        self._events.append(event)
+
+    def write_events(self) -> None:
+        """The outbox rows of this unit of work not yet written: one multi-row INSERT, sent
+        with the rest of the transaction before COMMIT."""
+        emitted = len(self._events) + self._written
+        if self._changes != emitted:
+            raise RuntimeError(
+                f"A catalog change without its event: {self._changes} changes, "
+                f"{emitted} events; nothing was written"
+            )
+        if not self._events:
+            return
+        now = utcnow()
+        self._session.execute(
+            insert(ChangeEventRow), [self._event_row(event, now) for event in self._events]
+        )
+
+    def _event_row(self, event: ChangeEvent, now: datetime) -> dict[str, Any]:
+        return {
+            "event_id": event.id,
+            "type": event.type.value,
+            "stream": event.stream,
+            "recorded_at": now,
+            "body": envelope(event, self._source, now).model_dump_json(),
+        }
+
+    def _swap_with_event(self, moved: Update, event: ChangeEvent, now: datetime) -> Executable:
+        """On PostgreSQL, the swap and its event row in one statement (a data-modifying CTE):
+        the event is inserted only if the pointer moved, and the commit pays no round trip
+        for it. It returns a row if and only if the pointer moved."""
+        row = self._event_row(event, now)
+        swapped = moved.returning(_OBJECTS.c.id).cte("swapped")
+        values = select(
+            literal(row["event_id"], String()),
+            literal(row["type"], String()),
+            swapped.c.id,
+            literal(now, DateTime(timezone=True)),
+            literal(row["body"], Text()),
+        )
+        columns = ["event_id", "type", "stream", "recorded_at", "body"]
+        return insert(_EVENTS).from_select(columns, values).returning(_EVENTS.c.id)
 
     # warehouses -------------------------------------------------------------------------
     def warehouse_by_name(self, name: str) -> WarehouseRecord | None:
@@ -258,6 +332,7 @@ class SqlTransaction:
             raise NoSuchNamespace(
                 f"Parent namespace does not exist: {'.'.join(levels[:-1])}"
             ) from error
+        self._changes += 1
         return NamespaceRecord(namespace_id, warehouse_id, tuple(levels), properties)
 
     def delete_namespace(self, namespace: NamespaceRecord) -> None:
@@ -278,6 +353,7 @@ class SqlTransaction:
             raise NamespaceNotEmpty(
                 f"Namespace is not empty: {'.'.join(namespace.levels)}"
             ) from error
+        self._changes += 1
 
     def set_namespace_properties(self, namespace_id: str, properties: dict[str, str]) -> None:
         self._session.execute(
@@ -285,6 +361,7 @@ class SqlTransaction:
             .where(Namespace.id == namespace_id)
             .values(properties=properties, updated_at=utcnow())
         )
+        self._changes += 1
 
     def lock_namespace(self, namespace_id: str) -> dict[str, str] | None:
         """Read a namespace's properties, holding its row until the transaction ends."""
@@ -413,6 +490,7 @@ class SqlTransaction:
             raise NoSuchNamespace(
                 f"Namespace does not exist: {'.'.join(namespace.levels)}"
             ) from error
+        self._changes += 1
         return ObjectRecord(
             object_id,
             namespace.warehouse_id,
@@ -431,28 +509,40 @@ class SqlTransaction:
         Rows are updated in id order, so two multi-table commits lock their rows in the same
         order and cannot deadlock each other (PostgreSQL would abort one of them)."""
         now = utcnow()
+        inline = self._session.get_bind().dialect.name == "postgresql"
         for swap in sorted(swaps, key=lambda s: s.object_id):
-            result = self._session.execute(
-                update(CatalogObject)
+            moved = (
+                update(_OBJECTS)
                 .where(
                     and_(
-                        CatalogObject.id == swap.object_id,
-                        CatalogObject.version == swap.expected_version,
+                        _OBJECTS.c.id == swap.object_id,
+                        _OBJECTS.c.version == swap.expected_version,
                     )
                 )
                 .values(
                     metadata_location=swap.metadata_location,
                     metadata_json=_storable(swap.metadata_json, swap.new_parts),
                     location=swap.location.rstrip("/"),
-                    version=CatalogObject.version + 1,
+                    version=_OBJECTS.c.version + 1,
                     updated_at=now,
                 )
-                .execution_options(synchronize_session=False)
             )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            with_event = inline and swap.event is not None
+            if with_event and swap.event is not None:
+                statement = self._swap_with_event(moved, swap.event, now)
+                landed = self._session.execute(statement).first() is not None
+            else:
+                result = self._session.execute(moved)
+                landed = result.rowcount == 1  # type: ignore[attr-defined]
+            if not landed:
                 raise PointerMoved(
                     "Commit failed: the metadata changed concurrently; refresh and retry"
                 )
+            self._changes += 1
+            if with_event:
+                self._written += 1
+            elif swap.event is not None:
+                self._events.append(swap.event)
 
     def delete_object(self, record: ObjectRecord) -> bool:
         result = self._session.execute(
@@ -460,7 +550,9 @@ class SqlTransaction:
                 CatalogObject.id == record.id, CatalogObject.kind == record.kind
             )
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        deleted = bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        self._changes += deleted
+        return deleted
 
     def move_object(self, record: ObjectRecord, namespace: NamespaceRecord, name: str) -> None:
         try:
@@ -480,6 +572,7 @@ class SqlTransaction:
             ) from error
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise CommitFailed("The object was changed concurrently; retry the rename")
+        self._changes += 1
 
     # tokens and audit -------------------------------------------------------------------
     def insert_token(self, record: TokenRecord) -> None:
@@ -747,8 +840,11 @@ class SqlTransaction:
 class SqlCatalogStore:
     """Hands out units of work; reads never take the write lock."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, event_source: str = "/icefloe") -> None:
+        """`event_source` is the catalog's public URL: change events name their warehouse
+        under it (CloudEvents `source`)."""
         self.engine = engine
+        self.event_source = event_source
         self._reader = sessionmaker(engine, expire_on_commit=False)
         self._writer = sessionmaker(
             engine.execution_options(**WRITE_OPTIONS), expire_on_commit=False
@@ -769,7 +865,9 @@ class SqlCatalogStore:
         with self._writer() as session:
             try:
                 transaction = session.begin()
-                yield SqlTransaction(session)
+                tx = SqlTransaction(session, self.event_source)
+                yield tx
+                tx.write_events()
                 session.flush()
             except UNAVAILABLE as error:
                 raise DatabaseUnavailable(

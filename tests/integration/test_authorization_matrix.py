@@ -251,6 +251,8 @@ REQUESTS: dict[str, Callable[[World], Request]] = {
     ),
     "listMaintenanceRuns": lambda w: ("GET", "/admin/v1/maintenance/runs", {}),
     "getMaintenanceRun": lambda w: ("GET", "/admin/v1/maintenance/runs/999999", {}),
+    "listEvents": lambda w: ("GET", "/admin/v1/events", {}),
+    "listDeadLetters": lambda w: ("GET", "/admin/v1/events/dead-letters", {}),
 }
 # Admin operations that answer 404 for the made-up ids above, once the caller is allowed in.
 ALLOWED_BUT_MISSING = {"revokeToken", "rotateToken", "getMaintenanceRun"}
