@@ -31,6 +31,7 @@ from tests.support.server import CatalogServer
 
 TABLES = 4
 LANDED = 200
+START_TIMEOUT = 180  # a busy machine; PostgreSQL starts two workers
 REFUSED_BASE = 10**9  # snapshot ids of refused commits: never in a chain, never in an event
 
 
@@ -106,7 +107,7 @@ def test_kill_9_during_commits_leaves_one_event_per_landed_commit_and_none_for_r
 ) -> None:
     rng = random.Random(f"outbox-{backend}")
     database_url = database_url_for(backend, request)
-    server = CatalogServer(tmp_path / "data", database_url).start()
+    server = CatalogServer(tmp_path / "data", database_url).start(timeout=START_TIMEOUT)
     url = database_url or f"sqlite:///{tmp_path / 'data' / 'catalog.db'}"
     namespace = f"outbox_{uuid.uuid4().hex[:8]}"
     writers = [Writer(f"t{i}") for i in range(TABLES)]
@@ -135,7 +136,7 @@ def test_kill_9_during_commits_leaves_one_event_per_landed_commit_and_none_for_r
                 assert not thread.is_alive(), "a writer hung after the server died"
             for c in clients:
                 c.close()
-            server.start()
+            server.start(timeout=START_TIMEOUT)
             with client(server.url, server.token) as http:
                 for w in writers:
                     assert not w.unexpected, w.unexpected
