@@ -16,6 +16,7 @@ from catalog import __version__, data_dir
 from catalog.api import (
     admin,
     config,
+    events,
     governance,
     health,
     maintenance,
@@ -37,6 +38,8 @@ from catalog.api.tables_fast import TablesFastPath
 from catalog.auth.access_tokens import AccessTokenIssuer, load_or_create_signing_key
 from catalog.auth.oidc import OidcVerifier, parse_role_map
 from catalog.embedded_store import EmbeddedStore
+from catalog.events.dispatcher import Delivering, Dispatcher
+from catalog.events.sinks import NatsSink, Sink, WebhookSink
 from catalog.maintenance.control import MaintenanceService
 from catalog.maintenance.scheduler import Scheduler
 from catalog.profile_secrets import ProfileSecrets
@@ -46,6 +49,7 @@ from catalog.settings import Settings
 from catalog.store.database import create_catalog_engine, is_sqlite, scrub_sqlite
 from catalog.store.listings import Listings
 from catalog.store.migrate import upgrade
+from catalog.store.outbox import Outbox
 from catalog.store.pointers import TablePointers
 from catalog.store.repository import SqlCatalogStore
 from catalog.vending.r2 import R2Defaults, R2Profiles
@@ -96,7 +100,7 @@ def build_catalog(
         resolve, prepare, secrets, embedded.open if embedded else object_store_for
     )
     vendors = VendorRegistry(embedded, cloud_factories(r2))
-    context = ServiceContext(SqlCatalogStore(engine), storage, limits, vendors)
+    context = ServiceContext(SqlCatalogStore(engine, settings.base_url), storage, limits, vendors)
     catalog = CatalogService(context)
     if not migrate:
         return catalog
@@ -124,6 +128,26 @@ def build_authenticator(settings: Settings, catalog: CatalogService) -> Authenti
     return Authenticator(catalog.tokens, issuer, oidc, settings.auth_enabled)
 
 
+def build_dispatcher(settings: Settings, catalog: CatalogService, outbox: Outbox) -> Dispatcher:
+    """The change-event dispatcher with the sinks the settings name (docs/events.md)."""
+    sinks: list[Sink] = [
+        WebhookSink(
+            hook.name, hook.url, hook.secret.get_secret_value().encode(), hook.timeout_seconds
+        )
+        for hook in settings.event_webhooks
+    ]
+    if settings.event_nats_url:
+        sinks.append(NatsSink(settings.event_nats_url, settings.event_nats_subject))
+    policy = Delivering(
+        poll_interval=timedelta(seconds=settings.event_poll_seconds),
+        lease_ttl=timedelta(seconds=settings.event_lease_seconds),
+        max_attempts=settings.event_max_attempts,
+        first_retry=timedelta(seconds=settings.event_retry_seconds),
+        max_retry=timedelta(seconds=settings.event_retry_max_seconds),
+    )
+    return Dispatcher(catalog.context.store, outbox, sinks, policy)
+
+
 def create_app(settings: Settings, catalog: CatalogService | None = None) -> FastAPI:
     catalog = catalog or build_catalog(settings)
 
@@ -137,11 +161,16 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
         else None
     )
 
+    outbox = Outbox(catalog.context.store.engine)  # type: ignore[attr-defined]
+    dispatcher = build_dispatcher(settings, catalog, outbox)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if scheduler is not None:
             scheduler.start()
+        dispatcher.start()
         yield
+        await run_in_threadpool(dispatcher.stop)
         if scheduler is not None:
             await run_in_threadpool(scheduler.stop)
         catalog.context.store.engine.dispose()  # type: ignore[attr-defined]
@@ -159,6 +188,8 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     app.state.catalog = catalog
     app.state.maintenance = maintenance_service
     app.state.scheduler = scheduler
+    app.state.outbox = outbox
+    app.state.dispatcher = dispatcher
     app.state.engine = catalog.context.store.engine  # type: ignore[attr-defined]
     app.state.authenticator = build_authenticator(settings, catalog)
     routers = (
@@ -168,6 +199,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
         search.router,
         maintenance.router,
         governance.router,
+        events.router,
         config.router,
         namespaces.router,
         tables.router,

@@ -21,6 +21,7 @@ from catalog import data_dir as files
 from catalog import server
 from catalog.app import build_catalog, create_app
 from catalog.auth.access_tokens import load_or_create_signing_key
+from catalog.cli_events import events_app
 from catalog.cli_governance import namespace_app, protect, trash_app, undrop, unprotect
 from catalog.cli_maintain import maintain_app
 from catalog.connect import duckdb_snippet, pyiceberg_snippet, spark_snippet
@@ -63,6 +64,7 @@ app.add_typer(namespace_app, name="namespace")
 app.command()(undrop)
 app.command()(protect)
 app.command()(unprotect)
+app.add_typer(events_app, name="events")
 console = Console()
 log = logging.getLogger("icefloe.cli")
 
@@ -244,17 +246,21 @@ def serve(
     apps: dict[int, Any] = {settings.port: catalog_app}
     if s3_app is not None:
         apps[settings.s3_port] = s3_app
-    scheduler = catalog_app.state.scheduler  # uvicorn runs with lifespan off: start it here
+    # uvicorn runs with lifespan off: start the background work here
+    scheduler = catalog_app.state.scheduler
+    dispatcher = catalog_app.state.dispatcher
     # uvicorn shuts down gracefully on SIGTERM, then raises it again with the handler that was
     # there before it: make that an exit that unwinds, so the `finally` below runs.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         if scheduler is not None:
             scheduler.start()
+        dispatcher.start()
         server.run(apps, settings.host)
     except OSError as error:
         raise _fail(str(error)) from error
     finally:
+        dispatcher.stop()
         if scheduler is not None:
             scheduler.stop()
         if s3_app is not None:

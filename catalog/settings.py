@@ -6,8 +6,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WebhookSink(BaseModel):
+    """One HTTP receiver of change events (docs/events.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Names its deliveries.")
+    url: str = Field(pattern=r"^https?://", description="Where each event is POSTed.")
+    secret: SecretStr = Field(description="Key of the HMAC-SHA256 signature of each body.")
+    timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -113,6 +124,35 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a dropped table or view stays in its warehouse's trash, where "
         "the warehouse sets no `icefloe.trash.retention-seconds`; 0 drops at once.",
+    )
+    event_webhooks: list[WebhookSink] = Field(
+        default_factory=list,
+        description='Change-event webhooks, e.g. [{"name": "ci", "url": "https://…", '
+        '"secret": "…"}] (docs/events.md).',
+    )
+    event_nats_url: str | None = Field(
+        default=None, description="Publish change events to this NATS server (nats://host:4222)."
+    )
+    event_nats_subject: str = Field(
+        default="icefloe.events",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Events go to <subject>.<kind>.<change>, e.g. icefloe.events.table.committed.",
+    )
+    event_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts per event and sink before it is dead-lettered."
+    )
+    event_retry_seconds: float = Field(
+        default=1.0, gt=0, description="First retry delay; doubles with each attempt."
+    )
+    event_retry_max_seconds: float = Field(default=300.0, gt=0)
+    event_poll_seconds: float = Field(
+        default=0.5, gt=0, description="How often the dispatcher looks for new events."
+    )
+    event_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Lifetime of the dispatcher's lease: a crashed dispatcher's successor takes "
+        "over this long after its last renewal.",
     )
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"

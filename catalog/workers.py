@@ -18,8 +18,9 @@ the workers and only supervises them:
   directory (WAL indexes written in IMMEDIATE transactions, blobs renamed into place under
   random names, the startup sweep only under an exclusive lock, which the parent holds shared
   for its lifetime).
-- Worker 0 runs the maintenance scheduler; the table lease is still what makes a job run once,
-  also across several servers on one database.
+- Worker 0 runs the maintenance scheduler and the change-event dispatcher; the table lease is
+  still what makes a job run once, and the dispatcher's lease what makes one process deliver
+  events, also across several servers on one database.
 - Caches stay per process and are bounded or validated against the database: a token row for at
   most a second, a warehouse row for a second (a stale one can only miss). A revoke or rotation
   through any worker advances an epoch in shared memory that voids every worker's token cache,
@@ -257,12 +258,17 @@ def worker_main(
     if s3_app is not None:
         apps[settings.s3_port] = s3_app
     scheduler = catalog_app.state.scheduler if index == 0 else None
+    dispatcher = catalog_app.state.dispatcher if index == 0 else None
     log.info("event=worker_serving worker=%d pid=%d", index, os.getpid())
     try:
         if scheduler is not None:
             scheduler.start()
+        if dispatcher is not None:
+            dispatcher.start()
         server.serve(apps, [sockets[port] for port in apps])
     finally:
+        if dispatcher is not None:
+            dispatcher.stop()
         if scheduler is not None:
             scheduler.stop()
         if s3_app is not None:

@@ -105,5 +105,7 @@ POLICY: dict[str, Rule] = {
     "deleteWarehouseApproval": ADMIN,
     # any caller: each hit is filtered by the listing's rule (catalog.api.search)
     "searchCatalog": _read(Target.WAREHOUSE),
+    "listEvents": ADMIN_READ,
+    "listDeadLetters": ADMIN_READ,
     "whoAmI": Rule(Permission.READ, Target.NONE, audited=False),
 }

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy.exc import SQLAlchemyError
 
+from catalog.events.types import ChangeEvent, EventType, object_event
 from catalog.exceptions import (
     AlreadyExists,
     CommitFailed,
@@ -93,6 +94,34 @@ class PreparedCommit:
         may place it and against every other table's. A table that stays where it is passed
         both when it got there (each table created or moved since was checked against it)."""
         return self.current is None or moved(self.current, self.location)
+
+    def event(self, warehouse: str, object_id: str) -> ChangeEvent:
+        """The change event of this commit: the snapshots it added, with their summaries."""
+        document = self.document or {}
+        added = self.new_snapshots.snapshots if self.new_snapshots else ()
+        data: dict[str, Any] = {
+            "table-uuid": document.get("table-uuid"),
+            "metadata-location": self.metadata_location,
+            "previous-metadata-location": self.current.metadata_location if self.current else None,
+            "current-snapshot-id": document.get("current-snapshot-id"),
+            "snapshots": [
+                {
+                    key: snapshot[key]
+                    for key in (
+                        "snapshot-id",
+                        "parent-snapshot-id",
+                        "sequence-number",
+                        "timestamp-ms",
+                        "summary",
+                    )
+                    if key in snapshot
+                }
+                for snapshot in added
+            ],
+        }
+        kind = EventType.TABLE_COMMITTED if self.current else EventType.TABLE_CREATED
+        change = self.change
+        return object_event(kind, warehouse, object_id, change.namespace, change.name, data)
 
 
 def moved(current: ObjectRecord, location: str) -> bool:
@@ -229,7 +258,7 @@ class Committer:
                         write_metadata_file(store, commit.metadata_location, commit.metadata_json)
                         written.append(commit)
                 body = prepared[0].response if respond_with_first else b""
-                self._swap(prepared, ticket, body, audit)
+                self._swap(warehouse.name, prepared, ticket, body, audit)
                 for commit in prepared:
                     if commit.wrote_file and commit.current and commit.document is not None:
                         self._documents.put(
@@ -279,6 +308,7 @@ class Committer:
 
     def _swap(
         self,
+        warehouse: str,
         prepared: Sequence[PreparedCommit],
         ticket: IdempotencyTicket | None,
         body: bytes,
@@ -293,7 +323,7 @@ class Committer:
                         warehouse_id = commit.namespace.warehouse_id
                         check_no_overlap(tx, warehouse_id, commit.location, own_id)
                     if commit.current is None:
-                        tx.insert_object(
+                        created = tx.insert_object(
                             commit.namespace,
                             commit.change.name,
                             "table",
@@ -301,6 +331,7 @@ class Committer:
                             commit.metadata_json,
                             commit.location,
                         )
+                        tx.emit(commit.event(warehouse, created.id))
                     elif commit.wrote_file:
                         swaps.append(
                             PointerSwap(
@@ -310,6 +341,7 @@ class Committer:
                                 commit.metadata_json,
                                 commit.location,
                                 commit.new_parts,
+                                event=commit.event(warehouse, commit.current.id),
                             )
                         )
                 tx.swap(swaps)

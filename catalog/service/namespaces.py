@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from catalog.events.types import EventType, namespace_event
 from catalog.exceptions import BadRequest, NoSuchNamespace
 from catalog.service.context import ServiceContext, finalize
 from catalog.service.identifiers import check_new_namespace, dotted
@@ -80,7 +81,16 @@ class NamespaceService:
             location = properties.get("location")
             check_namespace_placement(placer, found, levels, location, parent)
             parent_id = parent.id if parent is not None else None
-            tx.insert_namespace(found.id, levels, properties, parent_id)
+            created = tx.insert_namespace(found.id, levels, properties, parent_id)
+            tx.emit(
+                namespace_event(
+                    EventType.NAMESPACE_CREATED,
+                    warehouse,
+                    created.id,
+                    levels,
+                    {"properties": properties},
+                )
+            )
             body = dumps({"namespace": list(levels), "properties": properties})
             return finalize(tx, ticket, body)
 
@@ -103,6 +113,7 @@ class NamespaceService:
             namespace = require_namespace(tx, found.id, levels)
             refuse_if_namespace_protected(namespace, "dropped")
             tx.delete_namespace(namespace)
+            tx.emit(namespace_event(EventType.NAMESPACE_DROPPED, warehouse, namespace.id, levels))
             return finalize(tx, ticket, b"")
 
     def update_properties(
@@ -133,5 +144,14 @@ class NamespaceService:
                 del current[key]
             current.update(updates)
             tx.set_namespace_properties(namespace.id, current)
+            tx.emit(
+                namespace_event(
+                    EventType.NAMESPACE_UPDATED,
+                    warehouse,
+                    namespace.id,
+                    levels,
+                    {"updated": updates, "removed": removed, "properties": current},
+                )
+            )
             body = dumps({"updated": sorted(updates), "removed": removed, "missing": missing})
             return finalize(tx, ticket, body)

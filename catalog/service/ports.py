@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from catalog.events.types import ChangeEvent
 from catalog.store.records import (
     AuditRecord,
     IdempotencyTicket,
@@ -30,6 +31,8 @@ from catalog.store.records import (
 
 
 class CatalogTransaction(Protocol):
+    def emit(self, event: ChangeEvent) -> None: ...
+
     def warehouse_by_name(self, name: str) -> WarehouseRecord | None: ...
     def list_warehouses(self) -> list[WarehouseRecord]: ...
     def insert_warehouse(

@@ -21,6 +21,7 @@ from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC
 from pyiceberg.table.metadata import new_table_metadata
 from pyiceberg.table.sorting import UNSORTED_SORT_ORDER
 
+from catalog.events.types import EventType, object_event
 from catalog.exceptions import (
     AlreadyExists,
     BadRequest,
@@ -474,7 +475,17 @@ class TableService:
         try:
             with self._context.store.write() as tx:
                 check_no_overlap(tx, found.id, location, None)
-                tx.insert_object(ns, name, "table", metadata_location, text, location)
+                created = tx.insert_object(ns, name, "table", metadata_location, text, location)
+                tx.emit(
+                    object_event(
+                        EventType.TABLE_CREATED,
+                        warehouse,
+                        created.id,
+                        namespace,
+                        name,
+                        {"table-uuid": str(table_uuid), "metadata-location": metadata_location},
+                    )
+                )
                 # The stored replay carries no secrets; a retrying client reloads credentials.
                 finalize(tx, ticket, load_result(metadata_location, text, {}))
                 return load_result(metadata_location, text, table.config, table.storage_credentials)
@@ -568,6 +579,16 @@ class TableService:
                     f"{dotted((*destination[0], destination[1]))}"
                 )
             tx.move_object(record, target_ns, destination[1])
+            tx.emit(
+                object_event(
+                    EventType.TABLE_RENAMED if kind == "table" else EventType.VIEW_RENAMED,
+                    warehouse,
+                    record.id,
+                    destination[0],
+                    destination[1],
+                    {"from": {"namespace": list(source[0]), "name": source[1]}},
+                )
+            )
             return finalize(tx, ticket, b"")
 
     def register(
@@ -607,9 +628,26 @@ class TableService:
                 tx.swap(
                     [PointerSwap(existing.id, existing.version, location, text, metadata.location)]
                 )
+                object_id = existing.id
             else:
                 check_no_overlap(tx, found.id, metadata.location, None)
-                tx.insert_object(ns, name, "table", location, text, metadata.location)
+                object_id = tx.insert_object(
+                    ns, name, "table", location, text, metadata.location
+                ).id
+            tx.emit(
+                object_event(
+                    EventType.TABLE_REGISTERED,
+                    warehouse,
+                    object_id,
+                    namespace,
+                    name,
+                    {
+                        "table-uuid": str(metadata.table_uuid),
+                        "metadata-location": location,
+                        "overwrite": existing is not None,
+                    },
+                )
+            )
             finalize(tx, ticket, load_result(location, text, {}))
         table = self.table_config(found, metadata.location, delegation, (namespace, name))
         return load_result(location, text, table.config, table.storage_credentials)
@@ -625,7 +663,17 @@ class TableService:
             found = self._context.warehouse(tx, warehouse)
             record = require_object(tx, found.id, namespace, name, "table")
             refuse_if_protected(record, "unregistered")
-            tx.delete_object(record)
+            if tx.delete_object(record):
+                tx.emit(
+                    object_event(
+                        EventType.TABLE_UNREGISTERED,
+                        warehouse,
+                        record.id,
+                        namespace,
+                        name,
+                        {"metadata-location": record.metadata_location},
+                    )
+                )
             body = commit_result(record.metadata_location, record.metadata_json)
             return finalize(tx, ticket, body)
 

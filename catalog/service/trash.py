@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from catalog.events.types import ChangeEvent, EventType, namespace_event, object_event
 from catalog.exceptions import (
     AlreadyExists,
     BadRequest,
@@ -109,8 +110,11 @@ def discard(
     keep = retention(context, warehouse)
     what = "Table" if record.kind == "table" else "View"
     target = _target(warehouse, record.namespace, record.name)
+    dropped = EventType.TABLE_DROPPED if record.kind == "table" else EventType.VIEW_DROPPED
+    data: dict[str, Any] = {"purge": purge, "metadata-location": record.metadata_location}
     if keep <= timedelta(0):
-        tx.delete_object(record)
+        if tx.delete_object(record):
+            tx.emit(_event(dropped, warehouse, record, {**data, "trash": False}))
         return True
     now = datetime.now(UTC)
     moved = tx.move_to_trash(
@@ -123,9 +127,16 @@ def discard(
     )
     if not moved:
         raise CommitFailed(f"The {record.kind} was changed concurrently; retry the drop")
+    tx.emit(_event(dropped, warehouse, record, {**data, "trash": True}))
     operation = f"trash{what}WithPurge" if purge else f"trash{what}"
     tx.insert_audit(actor.principal, operation, target, actor.request_id, 200)
     return False
+
+
+def _event(
+    kind: EventType, warehouse: WarehouseRecord, record: ObjectRecord, data: dict[str, Any]
+) -> ChangeEvent:
+    return object_event(kind, warehouse.name, record.id, record.namespace, record.name, data)
 
 
 def purge_files(
@@ -229,6 +240,18 @@ class TrashService:
             check_no_overlap(tx, found.id, entry.location, entry.id)
             if not tx.restore_from_trash(entry, target_ns, destination[1]):
                 raise Conflict("The entry left the trash or its purge has begun")
+            tx.emit(
+                object_event(
+                    EventType.TABLE_UNDROPPED
+                    if entry.kind == "table"
+                    else EventType.VIEW_UNDROPPED,
+                    found.name,
+                    entry.id,
+                    destination[0],
+                    destination[1],
+                    {"metadata-location": entry.metadata_location},
+                )
+            )
             tx.insert_audit(
                 actor.principal,
                 "undropTable" if entry.kind == "table" else "undropView",
@@ -278,6 +301,15 @@ class TrashService:
                 level = tx.insert_namespace(
                     warehouse.id, levels, dict(properties), parent.id if parent else None
                 )
+                tx.emit(
+                    namespace_event(
+                        EventType.NAMESPACE_CREATED,
+                        warehouse.name,
+                        level.id,
+                        levels,
+                        {"properties": dict(properties)},
+                    )
+                )
             parent = level
         assert parent is not None  # a namespace has at least one level
         return parent
@@ -314,6 +346,9 @@ class TrashService:
             ]
             for space in spaces:
                 tx.delete_namespace(space)
+                tx.emit(
+                    namespace_event(EventType.NAMESPACE_DROPPED, found.name, space.id, space.levels)
+                )
             tx.insert_audit(
                 actor.principal,
                 "dropNamespaceRecursive",

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 from pyiceberg.view.metadata import ViewMetadata
 
+from catalog.events.types import EventType, object_event
 from catalog.exceptions import (
     AlreadyExists,
     BadRequest,
@@ -100,7 +101,17 @@ class ViewService:
         try:
             with self._context.store.write() as tx:
                 check_no_overlap(tx, found.id, location, None)
-                tx.insert_object(ns, name, "view", metadata_location, text, location)
+                created = tx.insert_object(ns, name, "view", metadata_location, text, location)
+                tx.emit(
+                    object_event(
+                        EventType.VIEW_CREATED,
+                        warehouse,
+                        created.id,
+                        namespace,
+                        name,
+                        {"view-uuid": str(view_uuid), "metadata-location": metadata_location},
+                    )
+                )
                 return finalize(tx, ticket, load_result(metadata_location, text, {}))
         except BaseException:
             store.delete(metadata_location)
@@ -156,6 +167,21 @@ class ViewService:
                             )
                         ]
                     )
+                    tx.emit(
+                        object_event(
+                            EventType.VIEW_REPLACED,
+                            warehouse,
+                            record.id,
+                            namespace,
+                            name,
+                            {
+                                "view-uuid": metadata.view_uuid,
+                                "metadata-location": metadata_location,
+                                "previous-metadata-location": record.metadata_location,
+                                "current-version-id": metadata.current_version_id,
+                            },
+                        )
+                    )
                     return finalize(tx, ticket, load_result(metadata_location, text, {}))
             except BaseException as error:
                 store.delete(metadata_location)
@@ -201,5 +227,15 @@ class ViewService:
         with self._context.store.write() as tx:
             ns = require_namespace(tx, found.id, namespace)
             check_no_overlap(tx, found.id, metadata.location, None)
-            tx.insert_object(ns, name, "view", location, text, metadata.location)
+            created = tx.insert_object(ns, name, "view", location, text, metadata.location)
+            tx.emit(
+                object_event(
+                    EventType.VIEW_REGISTERED,
+                    warehouse,
+                    created.id,
+                    namespace,
+                    name,
+                    {"view-uuid": metadata.view_uuid, "metadata-location": location},
+                )
+            )
             return finalize(tx, ticket, load_result(location, text, {}))

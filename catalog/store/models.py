@@ -254,3 +254,45 @@ class SearchEntry(Base):
     name: Mapped[str] = mapped_column(Text)
     columns: Mapped[str] = mapped_column(Text)
     properties: Mapped[str] = mapped_column(Text)
+
+
+class ChangeEventRow(Base):
+    """The outbox: one CloudEvent per change, inserted in the change's own transaction.
+
+    `id` is taken at insert time; `position` is stamped after commit by the one dispatcher
+    (`catalog.store.outbox`), in id order of what is visible then, so a cursor over positions
+    never skips an event whose transaction committed late."""
+
+    __tablename__ = "change_events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    stream: Mapped[str] = mapped_column(String(36))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body: Mapped[str] = mapped_column(Text)
+    position: Mapped[int | None] = mapped_column(BigInteger, unique=True, nullable=True)
+
+
+class EventDelivery(Base):
+    """Where one event stands with one sink: pending (due at `next_attempt_at`), delivered,
+    or dead (given up after the configured attempts; kept for the admin API)."""
+
+    __tablename__ = "event_deliveries"
+    __table_args__ = (
+        Index("ix_event_deliveries_queue", "sink", "state", "position"),
+        Index("ix_event_deliveries_stream", "sink", "stream", "position"),
+    )
+
+    sink: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[int] = mapped_column(
+        ForeignKey("change_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(BigInteger)
+    stream: Mapped[str] = mapped_column(String(36))
+    state: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from catalog.events.types import ChangeEvent
+
 ObjectKind = Literal["table", "view"]
 
 
@@ -60,6 +62,8 @@ class PointerSwap:
     new_parts: Mapping[str, Any] | None = None
     #: What moves: the search index reads a view's schema from its current version.
     kind: ObjectKind = "table"
+    #: The change event of this swap: written with it (in the same statement on PostgreSQL).
+    event: ChangeEvent | None = None
 
 
 @dataclass(frozen=True)

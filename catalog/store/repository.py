@@ -11,13 +11,29 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import Engine, Table, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Executable, Update
 
+from catalog.events.types import ChangeEvent, envelope
 from catalog.exceptions import (
     AlreadyExists,
     BadRequest,
@@ -36,6 +52,7 @@ from catalog.store.models import (
     ApiToken,
     AuditEvent,
     CatalogObject,
+    ChangeEventRow,
     IdempotencyRecord,
     MaintenanceLease,
     MaintenancePolicyRow,
@@ -66,6 +83,9 @@ from catalog.store.trash import TrashQueries
 from storage.locations import is_within
 
 SEPARATOR = "\x1f"
+# Core tables for statements the ORM does not build: the swap with its event (PostgreSQL).
+_OBJECTS = cast(Table, CatalogObject.__table__)
+_EVENTS = cast(Table, ChangeEventRow.__table__)
 
 # The database is down, unreachable, or every pooled connection is busy past the pool timeout.
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
@@ -183,11 +203,65 @@ def _aware(value: datetime) -> datetime:
 
 
 class SqlTransaction(TrashQueries):
-    """One unit of work against the store."""
+    """One unit of work against the store.
 
-    def __init__(self, session: Session) -> None:
+    It counts the namespaces, tables and views it changes and the change events emitted
+    (`emit`, or with a pointer swap); `SqlCatalogStore.write` writes the events in the same
+    transaction (`write_events`), and refuses to commit a change that has no event."""
+
+    def __init__(self, session: Session, event_source: str = "") -> None:
         self._session = session
         self._search = SearchIndex(session)
+        self._source = event_source
+        self._changes = 0
+        self._events: list[ChangeEvent] = []
+        self._written = 0  # events already in the outbox, sent with their swap
+
+    # change events ----------------------------------------------------------------------
+    def emit(self, event: ChangeEvent) -> None:
+        """Record `event` in this unit of work: it is written only if the change commits."""
+        self._events.append(event)
+
+    def write_events(self) -> None:
+        """The outbox rows of this unit of work not yet written: one multi-row INSERT, sent
+        with the rest of the transaction before COMMIT."""
+        emitted = len(self._events) + self._written
+        if self._changes != emitted:
+            raise RuntimeError(
+                f"A catalog change without its event: {self._changes} changes, "
+                f"{emitted} events; nothing was written"
+            )
+        if not self._events:
+            return
+        now = utcnow()
+        self._session.execute(
+            insert(ChangeEventRow), [self._event_row(event, now) for event in self._events]
+        )
+
+    def _event_row(self, event: ChangeEvent, now: datetime) -> dict[str, Any]:
+        return {
+            "event_id": event.id,
+            "type": event.type.value,
+            "stream": event.stream,
+            "recorded_at": now,
+            "body": envelope(event, self._source, now).model_dump_json(),
+        }
+
+    def _swap_with_event(self, moved: Update, event: ChangeEvent, now: datetime) -> Executable:
+        """On PostgreSQL, the swap and its event row in one statement (a data-modifying CTE):
+        the event is inserted only if the pointer moved, and the commit pays no round trip
+        for it. It returns a row if and only if the pointer moved."""
+        row = self._event_row(event, now)
+        swapped = moved.returning(_OBJECTS.c.id).cte("swapped")
+        values = select(
+            literal(row["event_id"], String()),
+            literal(row["type"], String()),
+            swapped.c.id,
+            literal(now, DateTime(timezone=True)),
+            literal(row["body"], Text()),
+        )
+        columns = ["event_id", "type", "stream", "recorded_at", "body"]
+        return insert(_EVENTS).from_select(columns, values).returning(_EVENTS.c.id)
 
     # warehouses -------------------------------------------------------------------------
     def warehouse_by_name(self, name: str) -> WarehouseRecord | None:
@@ -298,6 +372,7 @@ class SqlTransaction(TrashQueries):
                 f"Parent namespace does not exist: {'.'.join(levels[:-1])}"
             ) from error
         self._search.put_namespace(namespace_id, warehouse_id, levels, properties)
+        self._changes += 1
         return NamespaceRecord(namespace_id, warehouse_id, tuple(levels), properties)
 
     def delete_namespace(self, namespace: NamespaceRecord) -> None:
@@ -319,6 +394,7 @@ class SqlTransaction(TrashQueries):
                 f"Namespace is not empty: {'.'.join(namespace.levels)}"
             ) from error
         self._search.remove(namespace.id)
+        self._changes += 1
 
     def set_namespace_properties(self, namespace_id: str, properties: dict[str, str]) -> None:
         self._session.execute(
@@ -327,6 +403,7 @@ class SqlTransaction(TrashQueries):
             .values(properties=properties, updated_at=utcnow())
         )
         self._search.set_properties(namespace_id, properties)
+        self._changes += 1
 
     def lock_namespace(self, namespace_id: str) -> dict[str, str] | None:
         """Read a namespace's properties, holding its row until the transaction ends."""
@@ -458,6 +535,7 @@ class SqlTransaction(TrashQueries):
         self._search.put_object(
             object_id, namespace.warehouse_id, kind, namespace.levels, name, metadata_json
         )
+        self._changes += 1
         return ObjectRecord(
             object_id,
             namespace.warehouse_id,
@@ -477,22 +555,31 @@ class SqlTransaction(TrashQueries):
         order and cannot deadlock each other (PostgreSQL would abort one of them)."""
         now = utcnow()
         connection = self._session.connection()
+        inline = connection.dialect.name == "postgresql"
         for swap in sorted(swaps, key=lambda s: s.object_id):
-            result = connection.execute(
-                _SWAP,
-                {
-                    "object_id": swap.object_id,
-                    "expected_version": swap.expected_version,
-                    "new_metadata_location": swap.metadata_location,
-                    "new_metadata_json": _storable(swap.metadata_json, swap.new_parts),
-                    "new_location": swap.location.rstrip("/"),
-                    "now": now,
-                },
-            )
-            if result.rowcount != 1:
+            values = {
+                "object_id": swap.object_id,
+                "expected_version": swap.expected_version,
+                "new_metadata_location": swap.metadata_location,
+                "new_metadata_json": _storable(swap.metadata_json, swap.new_parts),
+                "new_location": swap.location.rstrip("/"),
+                "now": now,
+            }
+            if inline and swap.event is not None:
+                statement = self._swap_with_event(_SWAP, swap.event, now)
+                landed = connection.execute(statement, values).first() is not None
+            else:
+                landed = connection.execute(_SWAP, values).rowcount == 1
+            if not landed:
                 raise PointerMoved(
                     "Commit failed: the metadata changed concurrently; refresh and retry"
                 )
+            self._changes += 1
+            if swap.event is not None:
+                if inline:
+                    self._written += 1
+                else:
+                    self._events.append(swap.event)
             if swap.new_parts is None or not INDEXED_PARTS.isdisjoint(swap.new_parts):
                 self._search.reindex_object(swap.object_id, swap.kind, swap.metadata_json)
 
@@ -503,7 +590,9 @@ class SqlTransaction(TrashQueries):
             )
         )
         self._search.remove(record.id)
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        deleted = bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        self._changes += deleted
+        return deleted
 
     def move_object(self, record: ObjectRecord, namespace: NamespaceRecord, name: str) -> None:
         try:
@@ -524,6 +613,7 @@ class SqlTransaction(TrashQueries):
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise CommitFailed("The object was changed concurrently; retry the rename")
         self._search.move(record.id, namespace.levels, name)
+        self._changes += 1
 
     def search(
         self, words: Sequence[str], exact: str, warehouse_id: str | None, offset: int, limit: int
@@ -551,6 +641,7 @@ class SqlTransaction(TrashQueries):
         )
         if moved:
             self._search.remove(record.id)
+            self._changes += 1
         return moved
 
     def restore_from_trash(self, trash: TrashRecord, namespace: NamespaceRecord, name: str) -> bool:
@@ -564,6 +655,7 @@ class SqlTransaction(TrashQueries):
                 name,
                 trash.metadata_json,
             )
+            self._changes += 1
         return restored
 
     def set_warehouse_approval(self, warehouse_id: str, approval: dict[str, Any] | None) -> None:
@@ -843,8 +935,11 @@ class SqlTransaction(TrashQueries):
 class SqlCatalogStore:
     """Hands out units of work; reads never take the write lock."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, event_source: str = "/icefloe") -> None:
+        """`event_source` is the catalog's public URL: change events name their warehouse
+        under it (CloudEvents `source`)."""
         self.engine = engine
+        self.event_source = event_source
         self._reader = sessionmaker(engine, expire_on_commit=False)
         self._writer = sessionmaker(
             engine.execution_options(**WRITE_OPTIONS), expire_on_commit=False
@@ -865,7 +960,9 @@ class SqlCatalogStore:
         with self._writer() as session:
             try:
                 transaction = session.begin()
-                yield SqlTransaction(session)
+                tx = SqlTransaction(session, self.event_source)
+                yield tx
+                tx.write_events()
                 session.flush()
             except UNAVAILABLE as error:
                 raise DatabaseUnavailable(

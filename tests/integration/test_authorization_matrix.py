@@ -287,6 +287,8 @@ REQUESTS: dict[str, Callable[[World], Request]] = {
     "unprotectTable": lambda w: ("DELETE", governance_path(w, "/tables/t/protection"), {}),
     "protectView": lambda w: ("PUT", governance_path(w, "/views/v/protection"), {}),
     "unprotectView": lambda w: ("DELETE", governance_path(w, "/views/v/protection"), {}),
+    "listEvents": lambda w: ("GET", "/admin/v1/events", {}),
+    "listDeadLetters": lambda w: ("GET", "/admin/v1/events/dead-letters", {}),
 }
 # Admin operations that answer 404 for the made-up ids above, once the caller is allowed in.
 ALLOWED_BUT_MISSING = {"revokeToken", "rotateToken", "getMaintenanceRun"}
