@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from catalog.api.listing_fast import INLINE_ROWS
+from tests.conftest import BACKENDS, database_url_for
 from tests.support.access_log import send, via
 from tests.support.payloads import SCHEMA, create_table
 from tests.support.server import CatalogServer
@@ -25,10 +26,15 @@ FULL_PATH = {"_": "1"}
 HEADERS_COMPARED = ("content-type", "content-length")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogServer]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CatalogServer]:
+    """On SQLite the fast paths read on the event loop, on PostgreSQL on a worker thread."""
     started = CatalogServer(
-        tmp_path_factory.mktemp("listing-fast"), env={"ICEFLOE_LOG_LEVEL": "INFO"}
+        tmp_path_factory.mktemp(f"listing-fast-{request.param}"),
+        database_url_for(request.param, request),
+        env={"ICEFLOE_LOG_LEVEL": "INFO", "ICEFLOE_WORKERS": "1"},
     ).start()
     yield started
     started.stop()
