@@ -219,8 +219,9 @@ class TableService:
         self, warehouse: WarehouseRecord, table_location: str, delegation: Delegation
     ) -> bool:
         """True when `table_config` needs no vendor call (whose upstream may be a network
-        away): nothing to vend, or a credential still reusable. Callers on an event loop
-        ask this first, and take a worker thread when it is False."""
+        away): no credentials asked for, a credential still reusable, or no vendor for this
+        warehouse. Callers on an event loop ask this first, and take a worker thread when it
+        is False."""
         if not delegation.vended_credentials:
             return True
         key = (warehouse.id, table_location, delegation.access)

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from catalog.api.listing_fast import INLINE_ROWS
+from tests.conftest import BACKENDS, database_url_for
 from tests.support.access_log import send, via
 from tests.support.payloads import SCHEMA, create_table
 from tests.support.server import CatalogServer
@@ -24,10 +26,15 @@ FULL_PATH = {"_": "1"}
 HEADERS_COMPARED = ("content-type", "content-length")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogServer]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CatalogServer]:
+    """On SQLite the fast paths read on the event loop, on PostgreSQL on a worker thread."""
     started = CatalogServer(
-        tmp_path_factory.mktemp("listing-fast"), env={"ICEFLOE_LOG_LEVEL": "INFO"}
+        tmp_path_factory.mktemp(f"listing-fast-{request.param}"),
+        database_url_for(request.param, request),
+        env={"ICEFLOE_LOG_LEVEL": "INFO", "ICEFLOE_WORKERS": "1"},
     ).start()
     yield started
     started.stop()
@@ -97,6 +104,20 @@ def test_listing_pages_and_tokens_are_the_full_paths(
     top = walk(server, http, "/namespaces", query)
     assert [tree] in [ns for page in top for ns in page["namespaces"]]
     same_answer(server, http, "/namespaces", {"pageToken": "", "pageSize": 2})
+
+
+def test_a_listing_longer_than_what_the_event_loop_reads_is_the_full_paths(
+    server: CatalogServer, http: httpx.Client
+) -> None:
+    """Past INLINE_ROWS the fast path reads on a worker thread: the same answer."""
+    root = f"ns_{uuid.uuid4().hex[:10]}"
+    assert http.post("/namespaces", json={"namespace": [root]}).status_code == 200
+    children = [[root, f"c{i:03d}"] for i in range(INLINE_ROWS + 9)]
+    for levels in children:
+        assert http.post("/namespaces", json={"namespace": levels}).status_code == 200
+    for query in ({}, {"pageSize": INLINE_ROWS + 5}, {"pageSize": INLINE_ROWS - 1}):
+        pages = walk(server, http, "/namespaces", {**query, "parent": root})
+        assert [ns for page in pages for ns in page["namespaces"]] == children
 
 
 def test_a_narrowed_caller_sees_the_same_filtered_listing_on_both_paths(
