@@ -65,8 +65,8 @@ async def get_config(
 
 
 def config_body(catalog: CatalogService, found: WarehouseRecord, endpoints: list[str]) -> bytes:
-    """getConfig's body for `found`: the same for as long as the warehouse exists (it has no
-    update), so `config_fast` keeps it per warehouse id."""
+    """getConfig's body for `found`: the same for as long as the warehouse exists (its name
+    and storage never change), so `config_fast` keeps it per warehouse id."""
     lifetime = int(catalog.context.limits.idempotency_lifetime.total_seconds())
     body = {
         "defaults": catalog.tables.client_defaults(found),

@@ -148,9 +148,11 @@ def headers(scope: Scope, names: frozenset[bytes]) -> dict[bytes, str] | None:
 
 
 class WarehouseRecords:
-    """Warehouse rows by id, read once: a warehouse has no update (its id is new when one is
-    re-created under the same name), so a row read once stays true while the id exists, and
-    the reads that name the id (a pointer, a listing) say whether it still does."""
+    """Warehouse rows by id, read once: what the fast paths use of a warehouse (its name,
+    location and storage) never changes while its id exists (the id is new when one is
+    re-created under the same name), and the reads that name the id (a pointer, a listing)
+    say whether it still does. Its trash retention and approval settings may change: the
+    fast paths must not read them from here."""
 
     MAX_ENTRIES = 1024
 
