@@ -18,6 +18,7 @@ from catalog.api import (
     config,
     health,
     maintenance,
+    metrics,
     namespaces,
     oauth,
     signer,
@@ -34,6 +35,8 @@ from catalog.auth.oidc import OidcVerifier, parse_role_map
 from catalog.embedded_store import EmbeddedStore
 from catalog.maintenance.control import MaintenanceService
 from catalog.maintenance.scheduler import Scheduler
+from catalog.observability import tracing
+from catalog.observability.metrics import watch_pool
 from catalog.profile_secrets import ProfileSecrets
 from catalog.service.catalog import CatalogService
 from catalog.service.context import Limits, ServiceContext, StorageResolver
@@ -150,6 +153,8 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     app.state.maintenance = maintenance_service
     app.state.scheduler = scheduler
     app.state.engine = catalog.context.store.engine  # type: ignore[attr-defined]
+    watch_pool(app.state.engine)
+    tracing.configure(settings.otlp_endpoint)
     app.state.authenticator = build_authenticator(settings, catalog)
     routers = (
         health.router,
@@ -162,6 +167,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
         views.router,
         transactions.router,
         signer.router,
+        metrics.router,
     )
     for router in routers:
         app.include_router(router)

@@ -133,7 +133,9 @@ class TablesFastPath:
             else:
                 answer = self.answer(request)
             if answer is not None:
-                scope.setdefault("state", {})["via"] = "fast"
+                state = scope.setdefault("state", {})
+                state["via"] = "fast"
+                state["operation"] = "loadTable" if request.method == "GET" else "tableExists"
                 await send(
                     {
                         "type": "http.response.start",

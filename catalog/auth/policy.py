@@ -89,5 +89,6 @@ POLICY: dict[str, Rule] = {
     "runMaintenanceJob": ADMIN,
     "listMaintenanceRuns": ADMIN_READ,
     "getMaintenanceRun": ADMIN_READ,
+    "getPrometheusMetrics": ADMIN_READ,
     "whoAmI": Rule(Permission.READ, Target.NONE, audited=False),
 }

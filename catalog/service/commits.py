@@ -24,6 +24,7 @@ from catalog.exceptions import (
     PointerMoved,
     StorageUnavailable,
 )
+from catalog.observability import metrics, tracing
 from catalog.protocol import CommitTableRequest
 from catalog.service.containment import NewSnapshots, check_commit_paths, check_snapshot_files
 from catalog.service.context import ServiceContext, finalize
@@ -87,7 +88,8 @@ class PreparedCommit:
 
 def write_metadata_file(store: ObjectStore, location: str, text: str) -> None:
     try:
-        store.write_new(location, text.encode("utf-8"))
+        with tracing.span("metadata.write"):
+            store.write_new(location, text.encode("utf-8"))
     except Exception as error:
         log.warning("event=metadata_write_failed location=%s error=%s", location, error)
         raise StorageUnavailable(
@@ -191,10 +193,27 @@ class Committer:
     ) -> bytes:
         """Commit every change or none; the response is the first table's, or empty. A change
         that creates or moves a table places it where `placer` may (`service.placement`)."""
+        with tracing.span("commit"):
+            try:
+                body = self._commit(warehouse_name, changes, ticket, respond_with_first, placer)
+            except BaseException as error:
+                metrics.COMMITS.labels(metrics.commit_outcome(error)).inc()
+                raise
+            metrics.COMMITS.labels("landed").inc()
+            return body
+
+    def _commit(
+        self,
+        warehouse_name: str,
+        changes: Sequence[TableChange],
+        ticket: IdempotencyTicket | None,
+        respond_with_first: bool,
+        placer: Placer,
+    ) -> bytes:
         attempts = self._context.limits.commit_retries + 1
         read_snapshots: set[tuple[int, str]] = set()  # a retry does not read them again
         for attempt in range(attempts):
-            with self._context.store.read() as tx:
+            with tracing.span("commit.prepare"), self._context.store.read() as tx:
                 warehouse = self._context.warehouse(tx, warehouse_name)
                 prepared = [self._prepare(tx, warehouse, change, placer) for change in changes]
             store = self._context.storage.for_warehouse(warehouse)
@@ -220,6 +239,7 @@ class Committer:
                 if attempt + 1 == attempts:
                     raise
                 log.info("event=commit_retry attempt=%d tables=%d", attempt + 1, len(changes))
+                metrics.COMMIT_RETRIES.inc()
             except CommitFailed:
                 self._discard(store, written)
                 raise
@@ -234,7 +254,7 @@ class Committer:
         self, prepared: Sequence[PreparedCommit], ticket: IdempotencyTicket | None, body: bytes
     ) -> None:
         try:
-            with self._context.store.write() as tx:
+            with tracing.span("store.swap"), self._context.store.write() as tx:
                 swaps = []
                 for commit in prepared:
                     if commit.wrote_file:

@@ -24,6 +24,7 @@ from pyiceberg.table.sorting import UNSORTED_SORT_ORDER
 from catalog.exceptions import (
     AlreadyExists,
     BadRequest,
+    CatalogError,
     Forbidden,
     NoSuchTable,
     NoSuchView,
@@ -31,6 +32,7 @@ from catalog.exceptions import (
     SecretsUnavailable,
     ValidationFailed,
 )
+from catalog.observability import metrics
 from catalog.protocol import (
     CommitTableRequest,
     CreateTableRequest,
@@ -80,6 +82,7 @@ from catalog.store.records import (
     WarehouseRecord,
 )
 from catalog.vending.base import Access, StorageCredential
+from catalog.vending.registry import VendorRegistry
 from storage.io import ObjectMissing, ObjectStore
 from storage.locations import is_within
 
@@ -215,6 +218,7 @@ class TableService:
                 return cached[1]
         credential = self.vend(warehouse, table_location, access)
         if credential is not None:
+            metrics.VENDED_CREDENTIALS.labels(VendorRegistry.kind(warehouse)).inc()
             until = now + (credential.expires_at - now) * VENDED_REUSE_FRACTION
             with self._vended_lock:
                 self._vended[key] = (until, credential)
@@ -248,6 +252,22 @@ class TableService:
         return config
 
     def sign_request(
+        self,
+        warehouse: str,
+        namespace: Sequence[str],
+        name: str,
+        request: RemoteSignRequest,
+        may_write: bool,
+    ) -> bytes:
+        try:
+            body = self._sign_request(warehouse, namespace, name, request, may_write)
+        except CatalogError:
+            metrics.SIGNING_REQUESTS.labels("refused").inc()
+            raise
+        metrics.SIGNING_REQUESTS.labels("signed").inc()
+        return body
+
+    def _sign_request(
         self,
         warehouse: str,
         namespace: Sequence[str],
@@ -331,7 +351,10 @@ class TableService:
             record = require_object(tx, found.id, namespace, name, "table")
         location = record.location
         credential = self.vend(found, location, access)
-        return dumps({"storage-credentials": [credential.as_wire()] if credential else []})
+        if credential is None:
+            return dumps({"storage-credentials": []})
+        metrics.VENDED_CREDENTIALS.labels(VendorRegistry.kind(found)).inc()
+        return dumps({"storage-credentials": [credential.as_wire()]})
 
     # reads ------------------------------------------------------------------------------
     def list(

@@ -251,6 +251,7 @@ REQUESTS: dict[str, Callable[[World], Request]] = {
     ),
     "listMaintenanceRuns": lambda w: ("GET", "/admin/v1/maintenance/runs", {}),
     "getMaintenanceRun": lambda w: ("GET", "/admin/v1/maintenance/runs/999999", {}),
+    "getPrometheusMetrics": lambda w: ("GET", "/metrics", {}),
 }
 # Admin operations that answer 404 for the made-up ids above, once the caller is allowed in.
 ALLOWED_BUT_MISSING = {"revokeToken", "rotateToken", "getMaintenanceRun"}
