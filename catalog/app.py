@@ -36,7 +36,7 @@ from catalog.embedded_store import EmbeddedStore
 from catalog.maintenance.control import MaintenanceService
 from catalog.maintenance.scheduler import Scheduler
 from catalog.observability import tracing
-from catalog.observability.metrics import watch_pool
+from catalog.observability.metrics import start_flushing, watch_pool
 from catalog.profile_secrets import ProfileSecrets
 from catalog.service.catalog import CatalogService
 from catalog.service.context import Limits, ServiceContext, StorageResolver
@@ -154,6 +154,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     app.state.scheduler = scheduler
     app.state.engine = catalog.context.store.engine  # type: ignore[attr-defined]
     watch_pool(app.state.engine)
+    start_flushing()
     tracing.configure(settings.otlp_endpoint)
     app.state.authenticator = build_authenticator(settings, catalog)
     routers = (

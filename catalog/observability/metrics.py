@@ -11,10 +11,13 @@ whichever worker answers it, sums them. A single-process server keeps them in me
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import logging
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +31,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from catalog.exceptions import CatalogError, CommitFailed
 
@@ -100,18 +103,86 @@ POOL_CHECKED_OUT = Gauge(
     multiprocess_mode="livesum",
 )
 
-_request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+class RequestTally:
+    """Requests counted and timed in plain dicts, added to the metrics above once a second and
+    before a scrape.
+
+    This runs on every request, loadTable's fast path included. A counter and a histogram of
+    prometheus_client cost about 5 microseconds per request in memory and 12 in multiprocess
+    mode (each value is written through to its memory-mapped file under a lock); this costs
+    about 2. A scrape answered by one worker shows another worker's requests up to a second
+    late; its own are current.
+    """
+
+    def __init__(self) -> None:
+        self._bounds = REQUEST_SECONDS._upper_bounds
+        self._pending: dict[tuple[str, int], list[Any]] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, operation: str, status: int, seconds: float) -> None:
+        bucket = bisect.bisect_left(self._bounds, seconds)  # buckets hold values <= bound
+        with self._lock:
+            entry = self._pending.get((operation, status))
+            if entry is None:
+                entry = self._pending[(operation, status)] = [0, 0.0, [0] * len(self._bounds)]
+            entry[0] += 1
+            entry[1] += seconds
+            entry[2][bucket] += 1
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for (operation, status), (count, seconds, buckets) in pending.items():
+            REQUESTS.labels(operation, str(status)).inc(count)
+            _add_observations(REQUEST_SECONDS.labels(operation), seconds, buckets)
 
 
-def observe_request(operation: str, status: int, seconds: float) -> None:
-    """One answered request. The labelled children are looked up once per (operation, status):
-    this runs on every request, loadTable's fast path included."""
-    children = _request_children.get((operation, status))
-    if children is None:
-        children = (REQUESTS.labels(operation, str(status)), REQUEST_SECONDS.labels(operation))
-        _request_children[(operation, status)] = children
-    children[0].inc()
-    children[1].observe(seconds)
+def _add_observations(child: Any, seconds: float, buckets: list[int]) -> None:
+    """What `observe` would have done for each request, in one step: a histogram child of
+    prometheus_client keeps its sum and its per-bucket counts (not cumulative) in `_sum` and
+    `_buckets` (the version is pinned; tests/observability reads the buckets back)."""
+    child._sum.inc(seconds)
+    for index, count in enumerate(buckets):
+        if count:
+            child._buckets[index].inc(count)
+
+
+_tally = RequestTally()
+_pools: list[Any] = []
+_flusher: threading.Thread | None = None
+FLUSH_SECONDS = 1.0
+
+
+observe_request = _tally.observe
+
+
+def flush() -> None:
+    """Bring this process's figures up to date: pending requests, pool use."""
+    _tally.flush()
+    checked_out = 0
+    for pool in list(_pools):
+        with contextlib.suppress(AttributeError):
+            checked_out += pool.checkedout()
+    POOL_CHECKED_OUT.set(checked_out)
+
+
+def start_flushing() -> None:
+    """A daemon thread that flushes once a second, started once per process."""
+    global _flusher
+    if _flusher is not None:
+        return
+
+    def run() -> None:
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            try:
+                flush()
+            except Exception:
+                log.exception("event=metrics_flush_failed")
+
+    _flusher = threading.Thread(target=run, name="metrics-flush", daemon=True)
+    _flusher.start()
 
 
 def commit_outcome(error: BaseException | None) -> str:
@@ -125,24 +196,17 @@ def commit_outcome(error: BaseException | None) -> str:
 
 
 def watch_pool(engine: Engine) -> None:
-    """Keep the pool gauges current from the pool's own checkout and checkin events."""
+    """Report this engine's pool: its size now, its use at each flush (sampled there rather
+    than counted on each checkout, which every request does)."""
     pool: Any = engine.pool
     with contextlib.suppress(AttributeError, TypeError):  # pools without a fixed size
         POOL_SIZE.inc(pool.size() + max(pool._max_overflow, 0))
-    event.listen(pool, "checkout", _checked_out)
-    event.listen(pool, "checkin", _checked_in)
-
-
-def _checked_out(*_: Any) -> None:
-    POOL_CHECKED_OUT.inc()
-
-
-def _checked_in(*_: Any) -> None:
-    POOL_CHECKED_OUT.dec()
+    _pools.append(pool)
 
 
 def exposition() -> bytes:
     """The text a scrape gets: every worker's figures summed in multiprocess mode."""
+    flush()
     directory = os.environ.get(MULTIPROCESS_ENV)
     if directory:
         registry = CollectorRegistry()

@@ -104,6 +104,10 @@ def test_a_scripted_workload_moves_each_counter_by_what_it_did(server: CatalogSe
     count = "icefloe_http_request_duration_seconds_count"
     assert delta(before, after, count, operation="updateTable") == 4
     assert delta(before, after, count, operation="loadTable") == 3
+    buckets = "icefloe_http_request_duration_seconds_bucket"
+    assert delta(before, after, buckets, operation="loadTable", le="+Inf") == 3
+    assert delta(before, after, buckets, operation="loadTable", le="10.0") == 3
+    assert delta(before, after, "icefloe_http_request_duration_seconds_sum", operation="loadTable")
     # Three appends and the compaction's own commit landed; the stale one conflicted.
     assert delta(before, after, "icefloe_commits_total", outcome="landed") == 4
     assert delta(before, after, "icefloe_commits_total", outcome="conflict") == 1

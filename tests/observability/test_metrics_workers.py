@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pytest
 
+from catalog.observability.metrics import FLUSH_SECONDS
 from tests.integration.test_workers import (
     WORKERS,
     fresh,
@@ -24,6 +25,7 @@ from tests.support.postgres import PostgresCluster
 from tests.support.prometheus import scrape, value
 from tests.support.server import CatalogServer
 
+FLUSHED = 2 * FLUSH_SECONDS
 GONE_PID = "4194305"  # above Linux's largest pid: a directory left by a server long gone
 
 
@@ -62,7 +64,10 @@ def test_a_scrape_sums_every_worker(server: CatalogServer) -> None:
     assert all(load.status_code == 200 for load in loads)
     assert pids_that_answered(server, loads) == worker_pids(server)
 
-    # Each scrape is on a new connection too: whichever worker answers, the sum is the same.
+    # A worker adds its requests to the shared files once a second (and the one answering a
+    # scrape, its own at once): within a second every scrape, whichever worker answers it (each
+    # on a new connection), shows the sum.
+    time.sleep(FLUSHED)
     counts = {loads_counted(server) - before for _ in range(6)}
     assert counts == {len(loads)}
 
@@ -71,6 +76,7 @@ def test_a_dead_workers_counts_stay_and_its_pool_no_longer_counts(server: Catalo
     samples = scrape(server.url, server.token)
     pool = value(samples, "icefloe_db_pool_size")
     assert pool > 0 and pool % WORKERS == 0
+    time.sleep(FLUSHED)
     before = loads_counted(server)
     victim = min(worker_pids(server))
     os.kill(victim, signal.SIGKILL)
