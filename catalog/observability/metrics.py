@@ -109,10 +109,10 @@ class RequestTally:
     before a scrape.
 
     This runs on every request, loadTable's fast path included. A counter and a histogram of
-    prometheus_client cost about 5 microseconds per request in memory and 12 in multiprocess
+    prometheus_client cost about 10 microseconds per request in memory and 19 in multiprocess
     mode (each value is written through to its memory-mapped file under a lock); this costs
-    about 2. A scrape answered by one worker shows another worker's requests up to a second
-    late; its own are current.
+    3 to 5 (docs/observability.md). A scrape answered by one worker shows another worker's
+    requests up to a second late; its own are current.
     """
 
     def __init__(self) -> None:
