@@ -20,6 +20,7 @@ from catalog.api import (
     governance,
     health,
     maintenance,
+    metrics,
     namespaces,
     oauth,
     search,
@@ -42,6 +43,8 @@ from catalog.events.dispatcher import Delivering, Dispatcher
 from catalog.events.sinks import NatsSink, Sink, WebhookSink
 from catalog.maintenance.control import MaintenanceService
 from catalog.maintenance.scheduler import Scheduler
+from catalog.observability import tracing
+from catalog.observability.metrics import start_flushing, watch_pool
 from catalog.profile_secrets import ProfileSecrets
 from catalog.service.catalog import CatalogService
 from catalog.service.context import Limits, ServiceContext, StorageResolver
@@ -191,6 +194,9 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     app.state.outbox = outbox
     app.state.dispatcher = dispatcher
     app.state.engine = catalog.context.store.engine  # type: ignore[attr-defined]
+    watch_pool(app.state.engine)
+    start_flushing()
+    tracing.configure(settings.otlp_endpoint)
     app.state.authenticator = build_authenticator(settings, catalog)
     routers = (
         health.router,
@@ -206,6 +212,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
         views.router,
         transactions.router,
         signer.router,
+        metrics.router,
     )
     for router in routers:
         app.include_router(router)

@@ -29,6 +29,7 @@ from catalog.data_dir import ADMIN_TOKEN_FILE
 from catalog.embedded_store import EmbeddedStore, record_endpoint
 from catalog.exceptions import CatalogError
 from catalog.logging import configure_logging
+from catalog.observability.metrics import prepare_multiprocess
 from catalog.service.approval import ApprovalSettings
 from catalog.service.catalog import CatalogService
 from catalog.settings import Settings
@@ -40,6 +41,7 @@ from catalog.workers import (
     WorkerCount,
     available_cores,
     is_sqlite_url,
+    served_apps,
     worker_count,
 )
 from storage.s3 import S3Application
@@ -199,6 +201,14 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Also serve GET /metrics here without a token (ICEFLOE_METRICS_PORT); on the "
+            "catalog port it needs an admin token.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the catalog (creating the database, a default warehouse and an admin token on first
     start)."""
@@ -213,6 +223,7 @@ def serve(
         s3_port=s3_port,
         embedded_s3=False if no_embedded_s3 else None,
         workers=workers,
+        metrics_port=metrics_port,
     )
     configure_logging(settings.log_level, settings.log_format)
     count = worker_count(settings)
@@ -243,9 +254,7 @@ def serve(
         serve_workers(settings, catalog, s3_app, count.count)
         return
     catalog_app = create_app(settings, catalog)
-    apps: dict[int, Any] = {settings.port: catalog_app}
-    if s3_app is not None:
-        apps[settings.s3_port] = s3_app
+    apps = served_apps(settings, catalog_app, s3_app)
     # uvicorn runs with lifespan off: start the background work here
     scheduler = catalog_app.state.scheduler
     dispatcher = catalog_app.state.dispatcher
@@ -294,6 +303,9 @@ def serve_workers(
     load_or_create_signing_key(settings.data_dir, settings.jwt_signing_key)
     catalog.context.store.engine.dispose()  # type: ignore[attr-defined]
     ports = [settings.port] + ([settings.s3_port] if s3_app is not None else [])
+    if settings.metrics_port is not None:
+        ports.append(settings.metrics_port)
+    prepare_multiprocess(settings.data_dir)
     sockets: list[dict[int, socket.socket]] = [{} for _ in range(count)]
     try:
         for port in ports:

@@ -154,6 +154,16 @@ class Settings(BaseSettings):
         description="Lifetime of the dispatcher's lease: a crashed dispatcher's successor takes "
         "over this long after its last renewal.",
     )
+    metrics_port: int | None = Field(
+        default=None,
+        description="Also serve GET /metrics on this port, without authentication (for a "
+        "private network); on the catalog's port it always needs an admin token.",
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="Send OpenTelemetry traces over OTLP/HTTP here (e.g. "
+        "http://collector:4318/v1/traces); default: no tracing, at no cost.",
+    )
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
 

@@ -53,6 +53,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from catalog.observability.metrics import worker_exited
 from catalog.settings import Settings
 
 log = logging.getLogger("icefloe.workers")
@@ -107,6 +108,19 @@ class SharedEpoch:
     def advance(self) -> None:
         with self._value.get_lock():
             self._value.value += 1
+
+
+def served_apps(settings: Settings, catalog_app: Any, s3_app: Any) -> dict[int, Any]:
+    """Port -> the app answering there: the catalog, the embedded store when it runs here,
+    and the metrics endpoint when it has a port of its own."""
+    from catalog.api.metrics import MetricsEndpoint
+
+    apps: dict[int, Any] = {settings.port: catalog_app}
+    if s3_app is not None:
+        apps[settings.s3_port] = s3_app
+    if settings.metrics_port is not None:
+        apps[settings.metrics_port] = MetricsEndpoint()
+    return apps
 
 
 # --- the parent --------------------------------------------------------------------------
@@ -175,6 +189,8 @@ class Supervisor:
                 index = sentinels[ready]
                 process = self._workers.pop(index)
                 process.join()
+                if process.pid is not None:
+                    worker_exited(process.pid)
                 lived = time.monotonic() - self._started[index]
                 log.warning(
                     "event=worker_exited worker=%d pid=%s exit_code=%s lived_s=%.1f",
@@ -254,9 +270,7 @@ def worker_main(
     catalog = build_catalog(settings, embedded, migrate=False)
     catalog.tokens.share_epoch(epoch)
     catalog_app = create_app(settings, catalog)
-    apps: dict[int, Any] = {settings.port: catalog_app}
-    if s3_app is not None:
-        apps[settings.s3_port] = s3_app
+    apps = served_apps(settings, catalog_app, s3_app)
     scheduler = catalog_app.state.scheduler if index == 0 else None
     dispatcher = catalog_app.state.dispatcher if index == 0 else None
     log.info("event=worker_serving worker=%d pid=%d", index, os.getpid())

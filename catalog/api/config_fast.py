@@ -66,6 +66,9 @@ class ConfigFastPath(FastPath[_Request]):
         self._bodies: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
+    def operation(self, request: _Request) -> str:
+        return "getConfig"
+
     def match(self, scope: Scope) -> _Request | None:
         if scope["method"] != "GET" or scope["path"] != PATH or scope.get("root_path"):
             return None

@@ -72,6 +72,10 @@ class FastPath(ABC, Generic[R]):
         """The request, if it has a form this path answers; cheap, and reads nothing."""
 
     @abstractmethod
+    def operation(self, request: R) -> str:
+        """The spec's operationId of `request`: what metrics and the access log call it."""
+
+    @abstractmethod
     def answer(self, request: R, may_block: bool) -> Outcome:
         """The response, None for the full path to give it, or ON_A_THREAD when answering
         needs work that may block and `may_block` is False."""
@@ -86,7 +90,9 @@ class FastPath(ABC, Generic[R]):
                 if isinstance(outcome, OnAThread):
                     outcome = await run_in_threadpool(self.answer, request, True)
             if isinstance(outcome, Answer):
-                scope.setdefault("state", {})["via"] = "fast"
+                state = scope.setdefault("state", {})
+                state["via"] = "fast"
+                state["operation"] = self.operation(request)
                 start = {"type": "http.response.start", "status": outcome.status}
                 await send({**start, "headers": outcome.headers})
                 await send({"type": "http.response.body", "body": outcome.body})

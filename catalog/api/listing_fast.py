@@ -45,6 +45,11 @@ from catalog.store.pointers import StoreUnreadable
 from catalog.store.records import ObjectKind
 
 Listing = Literal["namespaces", "tables", "views"]
+OPERATIONS: dict[Listing, str] = {
+    "namespaces": "listNamespaces",
+    "tables": "listTables",
+    "views": "listViews",
+}
 RULES = {
     "namespaces": POLICY["listNamespaces"],
     "tables": POLICY["listTables"],
@@ -81,6 +86,9 @@ class ListingFastPath(FastPath[_Request]):
         self.authenticator = authenticator
         self.listings = listings
         self.limits = limits
+
+    def operation(self, request: _Request) -> str:
+        return OPERATIONS[request.listing]
 
     def match(self, scope: Scope) -> _Request | None:
         if scope["method"] != "GET":

@@ -1,6 +1,7 @@
 """Plain ASGI middleware: a request id and one structured log line per request, a cap on
 request bodies (a 10 MB JSON body is refused before it is parsed, not after), and no URL that
-is not UTF-8 once percent-decoded."""
+is not UTF-8 once percent-decoded. Every request, loadTable's fast path included, passes here:
+so this is where requests are counted and timed by operation, and where a trace starts."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog.api.errors import error_body
+from catalog.observability import metrics, tracing
+from catalog.observability.tracing import RequestSpan
 from catalog.service.audit import AuditEntry
 
 log = logging.getLogger("icefloe.access")
@@ -30,18 +33,22 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
+        traced = tracing.request_span(scope)
+        if traced is not None:
+            request_id = traced.trace_id
+        else:
+            request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         if not _url_is_utf8(scope):
             await _refuse(send, request_id, 400, "The request URL is not UTF-8 once %-decoded")
-            _log(scope, 400, started, request_id)
+            _finish(scope, 400, started, request_id, traced)
             return
         length = _header(scope, b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
             await _reject(send, request_id, self.max_body_bytes)
-            _log(scope, 413, started, request_id)
+            _finish(scope, 413, started, request_id, traced)
             return
         received = 0
 
@@ -82,7 +89,7 @@ class RequestContextMiddleware:
             message = f"Internal server error: {type(error).__name__}"
             await _refuse(send, request_id, 500, message)
         finally:
-            _log(scope, status, started, request_id)
+            _finish(scope, status, started, request_id, traced)
             await _audit(scope, status, request_id)
 
 
@@ -156,6 +163,26 @@ async def _audit(scope: Scope, status: int, request_id: str) -> None:
         )
     except Exception:
         log.exception("event=audit_write_failed operation=%s request_id=%s", operation, request_id)
+
+
+def operation_of(scope: Scope) -> str:
+    """The operation a request was: its route's operationId (or name), as the fast path or
+    FastAPI's router left it in the scope; `unmatched` for a path no route serves."""
+    named: str | None = scope["state"].get("operation")
+    if named is not None:
+        return named
+    route = scope.get("route")
+    return getattr(route, "operation_id", None) or getattr(route, "name", None) or "unmatched"
+
+
+def _finish(
+    scope: Scope, status: int, started: float, request_id: str, traced: RequestSpan | None
+) -> None:
+    operation = operation_of(scope)
+    metrics.observe_request(operation, status, time.perf_counter() - started)
+    if traced is not None:
+        traced.end(operation, status)
+    _log(scope, status, started, request_id)
 
 
 def _log(scope: Scope, status: int, started: float, request_id: str) -> None:

@@ -130,6 +130,9 @@ class TablesFastPath(FastPath["_Request"]):
     def match(self, scope: Scope) -> _Request | None:
         return _plain_request(scope)
 
+    def operation(self, request: _Request) -> str:
+        return "loadTable" if request.method == "GET" else "tableExists"
+
     def answer(self, request: _Request, may_block: bool) -> Outcome:
         try:
             namespace = parse_namespace_path(request.namespace)

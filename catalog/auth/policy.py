@@ -107,5 +107,6 @@ POLICY: dict[str, Rule] = {
     "searchCatalog": _read(Target.WAREHOUSE),
     "listEvents": ADMIN_READ,
     "listDeadLetters": ADMIN_READ,
+    "getPrometheusMetrics": ADMIN_READ,
     "whoAmI": Rule(Permission.READ, Target.NONE, audited=False),
 }

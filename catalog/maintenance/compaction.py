@@ -306,6 +306,7 @@ def compact(
             len(bins),
         )
         details["files_written"] = len(new_files)
+        details["files_rewritten"] = rewritten
         return JobOutcome(
             files_before=files_before,
             files_after=files_after,

@@ -28,6 +28,7 @@ from catalog.maintenance.policy import (
     parse_settings,
     resolve,
 )
+from catalog.observability import metrics
 from catalog.service.context import ServiceContext
 from catalog.service.identifiers import dotted
 from catalog.service.paging import decode_token, encode_token
@@ -147,6 +148,16 @@ def _enabled(policy: EffectivePolicy, kind: JobKind) -> bool:
         JobKind.EXPIRE: policy.job.expiration_enabled,
         JobKind.ORPHANS: policy.job.orphans_enabled,
     }[kind]
+
+
+def _count(run: MaintenanceRunRecord) -> None:
+    metrics.MAINTENANCE_RUNS.labels(run.kind, run.outcome).inc()
+    if run.dry_run or run.outcome != "succeeded":
+        return
+    rewritten = run.details.get("files_rewritten", 0)
+    metrics.MAINTENANCE_FILES.labels(run.kind, "rewritten").inc(rewritten)
+    metrics.MAINTENANCE_FILES.labels(run.kind, "deleted").inc(run.files_deleted)
+    metrics.MAINTENANCE_BYTES.labels(run.kind).inc(run.bytes_rewritten)
 
 
 def run_json(run: MaintenanceRunRecord) -> dict[str, Any]:
@@ -376,6 +387,7 @@ class MaintenanceService:
         )
         with self.context.store.write() as tx:
             run_id = tx.insert_maintenance_run(draft)
+        _count(draft)
         log.info(
             "event=maintenance_run id=%d table=%s kind=%s trigger=%s outcome=%s",
             run_id,

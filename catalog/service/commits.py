@@ -25,6 +25,7 @@ from catalog.exceptions import (
     PointerMoved,
     StorageUnavailable,
 )
+from catalog.observability import metrics, tracing
 from catalog.protocol import CommitTableRequest
 from catalog.service.approval import Approver, Proposal, proposal
 from catalog.service.audit import AuditEntry
@@ -130,7 +131,8 @@ def moved(current: ObjectRecord, location: str) -> bool:
 
 def write_metadata_file(store: ObjectStore, location: str, text: str) -> None:
     try:
-        store.write_new(location, text.encode("utf-8"))
+        with tracing.span("metadata.write"):
+            store.write_new(location, text.encode("utf-8"))
     except Exception as error:
         log.warning("event=metadata_write_failed location=%s error=%s", location, error)
         raise StorageUnavailable(
@@ -238,11 +240,31 @@ class Committer:
         """Commit every change or none; the response is the first table's, or empty. A change
         that creates or moves a table places it where `placer` may (`service.placement`).
         `audit` is written in the swap's transaction: only when the commit lands."""
+        with tracing.span("commit"):
+            try:
+                body = self._commit(
+                    warehouse_name, changes, ticket, respond_with_first, placer, audit
+                )
+            except BaseException as error:
+                metrics.COMMITS.labels(metrics.commit_outcome(error)).inc()
+                raise
+            metrics.COMMITS.labels("landed").inc()
+            return body
+
+    def _commit(
+        self,
+        warehouse_name: str,
+        changes: Sequence[TableChange],
+        ticket: IdempotencyTicket | None,
+        respond_with_first: bool,
+        placer: Placer,
+        audit: AuditEntry | None,
+    ) -> bytes:
         attempts = self._context.limits.commit_retries + 1
         read_snapshots: set[tuple[int, str]] = set()  # a retry does not read them again
         approved: set[bytes] = set()
         for attempt in range(attempts):
-            with self._context.store.read() as tx:
+            with tracing.span("commit.prepare"), self._context.store.read() as tx:
                 warehouse = self._context.warehouse(tx, warehouse_name)
                 prepared = [self._prepare(tx, warehouse, change, placer) for change in changes]
             if warehouse.approval is not None:  # outside the transaction: it may wait
@@ -270,6 +292,7 @@ class Committer:
                 if attempt + 1 == attempts:
                     raise
                 log.info("event=commit_retry attempt=%d tables=%d", attempt + 1, len(changes))
+                metrics.COMMIT_RETRIES.inc()
             except CommitFailed:
                 self._discard(store, written)
                 raise
@@ -315,7 +338,7 @@ class Committer:
         audit: AuditEntry | None,
     ) -> None:
         try:
-            with self._context.store.write() as tx:
+            with tracing.span("store.swap"), self._context.store.write() as tx:
                 swaps = []
                 for commit in prepared:
                     if commit.wrote_file and commit.places_table:

@@ -25,6 +25,7 @@ from catalog.events.types import EventType, object_event
 from catalog.exceptions import (
     AlreadyExists,
     BadRequest,
+    CatalogError,
     Forbidden,
     NoSuchTable,
     NoSuchView,
@@ -32,6 +33,7 @@ from catalog.exceptions import (
     SecretsUnavailable,
     ValidationFailed,
 )
+from catalog.observability import metrics
 from catalog.protocol import (
     CommitTableRequest,
     CreateTableRequest,
@@ -84,6 +86,7 @@ from catalog.store.records import (
     WarehouseRecord,
 )
 from catalog.vending.base import Access, StorageCredential
+from catalog.vending.registry import VendorRegistry
 from storage.io import ObjectMissing, ObjectStore
 from storage.locations import is_within
 
@@ -248,6 +251,7 @@ class TableService:
                 return cached[1]
         credential = self.vend(warehouse, table_location, access)
         if credential is not None:
+            metrics.VENDED_CREDENTIALS.labels(VendorRegistry.kind(warehouse)).inc()
             until = now + (credential.expires_at - now) * VENDED_REUSE_FRACTION
             with self._vended_lock:
                 self._vended[key] = (until, credential)
@@ -281,6 +285,22 @@ class TableService:
         return config
 
     def sign_request(
+        self,
+        warehouse: str,
+        namespace: Sequence[str],
+        name: str,
+        request: RemoteSignRequest,
+        may_write: bool,
+    ) -> bytes:
+        try:
+            body = self._sign_request(warehouse, namespace, name, request, may_write)
+        except CatalogError:
+            metrics.SIGNING_REQUESTS.labels("refused").inc()
+            raise
+        metrics.SIGNING_REQUESTS.labels("signed").inc()
+        return body
+
+    def _sign_request(
         self,
         warehouse: str,
         namespace: Sequence[str],
@@ -364,7 +384,10 @@ class TableService:
             record = require_object(tx, found.id, namespace, name, "table")
         location = record.location
         credential = self.vend(found, location, access)
-        return dumps({"storage-credentials": [credential.as_wire()] if credential else []})
+        if credential is None:
+            return dumps({"storage-credentials": []})
+        metrics.VENDED_CREDENTIALS.labels(VendorRegistry.kind(found)).inc()
+        return dumps({"storage-credentials": [credential.as_wire()]})
 
     # reads ------------------------------------------------------------------------------
     def list(

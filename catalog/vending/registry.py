@@ -36,9 +36,13 @@ class VendorRegistry:
     def vendor(
         self, warehouse: WarehouseRecord, profile: dict[str, Any]
     ) -> CredentialVendor | None:
-        kind = str(warehouse.storage.get("vending") or warehouse.storage.get("type") or "")
-        factory = self._factories.get(kind)
+        factory = self._factories.get(self.kind(warehouse))
         return factory(profile) if factory else None
+
+    @staticmethod
+    def kind(warehouse: WarehouseRecord) -> str:
+        """Which vendor: the profile's `vending`, else its storage `type` (embedded, r2)."""
+        return str(warehouse.storage.get("vending") or warehouse.storage.get("type") or "")
 
     @staticmethod
     def ttl(warehouse: WarehouseRecord) -> timedelta:

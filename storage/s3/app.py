@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from starlette.types import Message, Receive, Scope, Send
 
-from storage.s3 import errors
+from storage.s3 import errors, metrics
 from storage.s3.auth import Authenticator, Principal
 from storage.s3.authz import authorize
 from storage.s3.body import ClientDisconnected
@@ -237,6 +237,7 @@ class S3Application:
         receiver: _Receiver,
         sent: int,
     ) -> None:
+        metrics.observe(operation, status, receiver.received, sent)
         key = request.key if request is not None else None
         logger.info(
             "event=s3.request request_id=%s operation=%s method=%s bucket=%s key=%s status=%d "

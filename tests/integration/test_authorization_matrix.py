@@ -289,6 +289,7 @@ REQUESTS: dict[str, Callable[[World], Request]] = {
     "unprotectView": lambda w: ("DELETE", governance_path(w, "/views/v/protection"), {}),
     "listEvents": lambda w: ("GET", "/admin/v1/events", {}),
     "listDeadLetters": lambda w: ("GET", "/admin/v1/events/dead-letters", {}),
+    "getPrometheusMetrics": lambda w: ("GET", "/metrics", {}),
 }
 # Admin operations that answer 404 for the made-up ids above, once the caller is allowed in.
 ALLOWED_BUT_MISSING = {"revokeToken", "rotateToken", "getMaintenanceRun"}
