@@ -147,6 +147,9 @@ def build_dispatcher(settings: Settings, catalog: CatalogService, outbox: Outbox
         max_attempts=settings.event_max_attempts,
         first_retry=timedelta(seconds=settings.event_retry_seconds),
         max_retry=timedelta(seconds=settings.event_retry_max_seconds),
+        retention=timedelta(seconds=settings.event_retention_seconds)
+        if settings.event_retention_seconds
+        else None,
     )
     return Dispatcher(catalog.context.store, outbox, sinks, policy)
 

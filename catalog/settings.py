@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         description="Lifetime of the dispatcher's lease: a crashed dispatcher's successor takes "
         "over this long after its last renewal.",
     )
+    event_retention_seconds: int = Field(
+        default=30 * 86400,
+        ge=0,
+        description="How long change events stay in the outbox (and the polling API) once "
+        "every sink has delivered or dead-lettered them; 0 keeps them forever.",
+    )
     metrics_port: int | None = Field(
         default=None,
         description="Also serve GET /metrics on this port, without authentication (for a "

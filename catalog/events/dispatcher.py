@@ -42,6 +42,9 @@ class Delivering:
     max_attempts: int = 8
     first_retry: timedelta = timedelta(seconds=1)
     max_retry: timedelta = timedelta(minutes=5)
+    #: How long events stay in the outbox once every sink is done with them (None: forever).
+    retention: timedelta | None = timedelta(days=30)
+    prune_interval: timedelta = timedelta(hours=1)
 
     def retry_after(self, attempts: int) -> timedelta:
         """Exponential back-off: first_retry, twice that, four times, … up to max_retry."""
@@ -59,6 +62,7 @@ class Dispatcher:
         self._policy = policy
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._lease_until: datetime | None = None
+        self._pruned_at: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -124,7 +128,22 @@ class Dispatcher:
         """Position new events, then one batch per sink; True if there may be more to do now."""
         stamped = self._outbox.stamp([s.name for s in self._sinks], utcnow())
         results = await asyncio.gather(*(self._deliver(sink) for sink in self._sinks))
+        self._prune()
         return stamped > 0 or any(results)
+
+    def _prune(self) -> None:
+        """Once per `prune_interval`, forget what every sink is done with and the retention
+        has passed: the outbox does not grow forever."""
+        retention = self._policy.retention
+        now = utcnow()
+        if retention is None or (
+            self._pruned_at is not None and now < self._pruned_at + self._policy.prune_interval
+        ):
+            return
+        self._pruned_at = now
+        pruned = self._outbox.prune(now - retention)
+        if pruned:
+            log.info("event=events_pruned count=%d", pruned)
 
     async def _deliver(self, sink: Sink) -> bool:
         pending = self._outbox.pending(sink.name, BATCH, utcnow())

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Engine, Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import Engine, Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from catalog.store.database import WRITE_OPTIONS
@@ -214,3 +214,36 @@ class Outbox:
                 ),
                 values,
             )
+
+    # retention --------------------------------------------------------------------------
+    def prune(self, recorded_before: datetime, batch: int = 5000) -> int:
+        """Forget positioned events recorded before `recorded_before` that no sink still has
+        to deliver (delivered or dead-lettered everywhere), oldest first. The newest
+        positioned event always stays: `stamp` continues from the highest position."""
+        with self._writer() as session, session.begin():
+            newest = session.scalar(select(func.max(ChangeEventRow.position)))
+            if newest is None:
+                return 0
+            undelivered = (
+                select(EventDelivery.event)
+                .where(EventDelivery.event == ChangeEventRow.id, EventDelivery.state == "pending")
+                .exists()
+            )
+            ids = list(
+                session.scalars(
+                    select(ChangeEventRow.id)
+                    .where(
+                        ChangeEventRow.position.is_not(None),
+                        ChangeEventRow.position < newest,
+                        ChangeEventRow.recorded_at < recorded_before,
+                        ~undelivered,
+                    )
+                    .order_by(ChangeEventRow.position)
+                    .limit(batch)
+                )
+            )
+            if not ids:
+                return 0
+            session.execute(delete(EventDelivery).where(EventDelivery.event.in_(ids)))
+            session.execute(delete(ChangeEventRow).where(ChangeEventRow.id.in_(ids)))
+            return len(ids)

@@ -105,6 +105,31 @@ def test_a_stream_waiting_for_a_retry_does_not_hold_back_the_others(
     assert (dead.position, dead.attempts, dead.last_error) == (1, 8, "HTTP 500")
 
 
+def test_pruning_forgets_only_old_events_every_sink_is_done_with(store: SqlCatalogStore) -> None:
+    outbox = Outbox(store.engine)
+    for name in ("a", "b", "c", "d"):
+        created(store, name)
+    outbox.stamp(["hook"], utcnow())
+    a, b, _still_pending, d = outbox.pending("hook", 10, utcnow())
+    done = utcnow()
+    outbox.record(
+        [
+            Outcome("hook", a.event, "delivered", 1, done),
+            Outcome("hook", b.event, "dead", 8, done, "HTTP 500"),
+            Outcome("hook", d.event, "delivered", 1, done),
+        ]
+    )
+    assert outbox.prune(utcnow() - timedelta(days=1)) == 0  # all younger than the retention
+    # a (delivered) and b (dead-lettered) go; c is still to be delivered; d is the newest,
+    # which stamping continues from
+    assert outbox.prune(utcnow() + timedelta(seconds=1)) == 2
+    assert [e.position for e in outbox.page(0, 10)] == [3, 4]
+    assert outbox.dead("hook", 0, 10) == []
+    created(store, "e")
+    outbox.stamp(["hook"], utcnow())
+    assert [e.position for e in outbox.page(0, 10)] == [3, 4, 5]
+
+
 def test_signature_is_the_hmac_sha256_of_the_body() -> None:
     # echo -n body | openssl dgst -sha256 -hmac key
     digest = "515aae133b435d4000956731f68ae5cf5eb85d4f0dc6a546d2bfcd3595ec1ae1"
