@@ -109,9 +109,7 @@ def eventually(check: Callable[[], bool], timeout: float = 60) -> None:
 
 def workload(server: CatalogServer) -> dict[str, int]:
     """Every kind of change once or more, and two refused commits; returns their statuses."""
-    with httpx.Client(
-        base_url=f"{server.url}/v1/default", headers=server.auth_headers, timeout=30
-    ) as http:
+    with server.rest_client() as http:
         assert http.post("/namespaces", json={"namespace": ["ev"]}).status_code == 200
         response = http.post("/namespaces/ev/properties", json={"updates": {"owner": "me"}})
         assert response.status_code == 200
@@ -333,7 +331,7 @@ def test_events_tail_follow_prints_a_new_event(scenario: Scenario, tmp_path: Pat
     )
     try:
         name = f"later_{uuid.uuid4().hex[:6]}"
-        with httpx.Client(base_url=f"{server.url}/v1/default", headers=server.auth_headers) as h:
+        with server.rest_client() as h:
             assert h.post("/namespaces", json={"namespace": [name]}).status_code == 200
         eventually(lambda: name in (tmp_path / "tail.out").read_text())
         assert "namespace.created" in (tmp_path / "tail.out").read_text()

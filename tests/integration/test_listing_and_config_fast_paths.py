@@ -42,9 +42,7 @@ def server(
 
 @pytest.fixture
 def http(server: CatalogServer) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=f"{server.url}/v1/default", headers=server.auth_headers, timeout=30
-    ) as client:
+    with server.rest_client() as client:
         yield client
 
 

@@ -55,9 +55,7 @@ def children(spans: list[ReceivedSpan], parent: ReceivedSpan) -> list[str]:
 
 
 def test_one_commit_yields_the_span_tree(server: CatalogServer, collector: OtlpCollector) -> None:
-    with httpx.Client(
-        base_url=f"{server.url}/v1/default", headers=server.auth_headers, timeout=30
-    ) as http:
+    with server.rest_client() as http:
         table = new_table(http)
         update = {"action": "set-properties", "updates": {"k": "v"}}
         response = http.post(table, json={"requirements": [], "updates": [update]})

@@ -45,9 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogServer]:
 
 @pytest.fixture(scope="module")
 def client(server: CatalogServer) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=f"{server.url}/v1/default", headers=server.auth_headers, timeout=30
-    ) as opened:
+    with server.rest_client() as opened:
         yield opened
 
 

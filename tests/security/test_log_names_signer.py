@@ -60,9 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogServer]:
 
 @pytest.fixture
 def http(server: CatalogServer) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=f"{server.url}/v1/default", headers=server.auth_headers, timeout=30
-    ) as client:
+    with server.rest_client() as client:
         yield client
 
 

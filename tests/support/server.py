@@ -54,6 +54,12 @@ class CatalogServer:
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
+    def rest_client(self, warehouse: str = "default") -> httpx.Client:
+        """An admin client for the REST API under the warehouse's prefix."""
+        return httpx.Client(
+            base_url=f"{self.url}/v1/{warehouse}", headers=self.auth_headers, timeout=30
+        )
+
     def start(self, timeout: float = 60) -> CatalogServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         command = [
