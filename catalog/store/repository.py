@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Literal, Unpack, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import (
     DateTime,
@@ -185,7 +185,7 @@ def _storable(metadata_json: str, new_parts: Mapping[str, Any] | None = None) ->
     return metadata_json
 
 
-def _warehouse(row: Warehouse | Row[Unpack[tuple[Any, ...]]]) -> WarehouseRecord:
+def _warehouse(row: Warehouse | Row[*tuple[Any, ...]]) -> WarehouseRecord:
     """From an ORM row or a Core one with the same columns (`_WAREHOUSE_BY_NAME`)."""
     return WarehouseRecord(
         id=row.id,
