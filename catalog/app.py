@@ -225,6 +225,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     # checks, access log); loadTable, the most frequent, meets the request first.
     engine = app.state.engine
     in_thread = not is_sqlite(engine)
+    app.state.authenticate_on_loop = not in_thread  # `security.current_principal`
     warehouses = WarehouseRecords(catalog.warehouses.get)
     listings = Listings(engine)
     app.add_middleware(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
@@ -26,16 +27,11 @@ async def get_catalog(request: Request) -> CatalogService:
 CatalogDep = Annotated[CatalogService, Depends(get_catalog)]
 
 
-async def _namespace(
-    namespace: Annotated[
-        str,
-        Path(description="Namespace levels separated by the unit separator (%1F)."),
-    ],
-) -> tuple[str, ...]:
+async def _namespace(namespace: NamespaceParameter) -> tuple[str, ...]:
     return parse_namespace_path(namespace)
 
 
-async def _table(table: Annotated[str, Path(description="A table name")]) -> str:
+async def _table(table: TableParameter) -> str:
     return check_object_name(table)
 
 
@@ -49,17 +45,30 @@ ViewPath = Annotated[str, Depends(_view)]
 Prefix = Annotated[str, Path(description="The warehouse, as the config endpoint's `prefix`.")]
 
 
+NamespaceParameter = Annotated[
+    str, Path(description="Namespace levels separated by the unit separator (%1F).")
+]
+TableParameter = Annotated[str, Path(description="A table name")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="UUIDv7; a retry with the same key returns the first outcome.",
+    ),
+]
+
+
 async def _idempotency(
-    request: Request,
-    catalog: CatalogDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="UUIDv7; a retry with the same key returns the first outcome.",
-        ),
-    ] = None,
+    request: Request, catalog: CatalogDep, idempotency_key: IdempotencyKey = None
 ) -> IdempotencyTicket | None:
+    return await idempotency_ticket(request, catalog, idempotency_key)
+
+
+async def idempotency_ticket(
+    request: Request, catalog: CatalogService, idempotency_key: str | None
+) -> IdempotencyTicket | None:
+    """The ticket a mutation records its response under, or None without a key; a key seen
+    before answers with the stored response (`ReplayStoredResponse`) or refuses (409)."""
     if idempotency_key is None:
         return None
     try:
@@ -88,3 +97,34 @@ async def _idempotency(
 
 
 Idempotency = Annotated[IdempotencyTicket | None, Depends(_idempotency)]
+
+
+@dataclass(frozen=True, slots=True)
+class TableWrite:
+    """What updateTable needs from the request besides its body, as one dependency.
+
+    FastAPI solves each dependency with per-request bookkeeping (cache keys, four parameter
+    kinds, ~0.05 ms of event-loop CPU each): the four small ones a commit used (namespace,
+    table name, catalog, Idempotency-Key) are here one, checked in the same order with the
+    same functions, so the same request gets the same answer."""
+
+    namespace: tuple[str, ...]
+    table: str
+    catalog: CatalogService
+    ticket: IdempotencyTicket | None
+
+
+async def _table_write(
+    request: Request,
+    namespace: NamespaceParameter,
+    table: TableParameter,
+    idempotency_key: IdempotencyKey = None,
+) -> TableWrite:
+    levels = parse_namespace_path(namespace)
+    name = check_object_name(table)
+    catalog: CatalogService = request.app.state.catalog
+    ticket = await idempotency_ticket(request, catalog, idempotency_key)
+    return TableWrite(levels, name, catalog, ticket)
+
+
+TableWriteDep = Annotated[TableWrite, Depends(_table_write)]

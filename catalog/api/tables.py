@@ -8,7 +8,14 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from catalog.api.deps import CatalogDep, Idempotency, NamespacePath, Prefix, TablePath
+from catalog.api.deps import (
+    CatalogDep,
+    Idempotency,
+    NamespacePath,
+    Prefix,
+    TablePath,
+    TableWriteDep,
+)
 from catalog.api.middleware import audit_in_change, audit_written
 from catalog.api.responses import errors, json_bytes, no_content
 from catalog.api.security import ActorDep, Authorized, authorize
@@ -214,16 +221,20 @@ async def table_exists(
 async def update_table(
     request: Request,
     prefix: Prefix,
-    namespace: NamespacePath,
-    table: TablePath,
+    target: TableWriteDep,
     body: CommitTableRequest,
-    catalog: CatalogDep,
-    ticket: Idempotency,
     principal: Authorized,
 ) -> Response:
     audit = audit_in_change(request.scope, 200)
     result = await run_in_threadpool(
-        catalog.tables.commit, prefix, namespace, table, body, ticket, placer=principal, audit=audit
+        target.catalog.tables.commit,
+        prefix,
+        target.namespace,
+        target.table,
+        body,
+        target.ticket,
+        placer=principal,
+        audit=audit,
     )
     audit_written(request.scope)
     return json_bytes(result)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -111,6 +112,43 @@ _SWAP = (
 _audit_events: Table = AuditEvent.__table__  # type: ignore[assignment]
 _INSERT_AUDIT = insert(_audit_events)
 
+# The three reads every commit (and most requests) starts with, built once for the same reason,
+# on the session's connection so they stay in the unit of work's transaction. Core runs the
+# columns' result processors as the ORM does (JSON decoded, the same datetimes), so the records
+# are the same; nothing is ever left unflushed in a session (`insert_warehouse` flushes), so the
+# ORM's autoflush before a query had nothing to do.
+_warehouses: Table = Warehouse.__table__  # type: ignore[assignment]
+_namespaces: Table = Namespace.__table__  # type: ignore[assignment]
+_WAREHOUSE_BY_NAME = select(
+    _warehouses.c.id,
+    _warehouses.c.name,
+    _warehouses.c.location,
+    _warehouses.c.storage,
+    _warehouses.c.properties,
+    _warehouses.c.created_at,
+    _warehouses.c.approval,
+).where(_warehouses.c.name == bindparam("name"))
+_NAMESPACE = select(_namespaces.c.id, _namespaces.c.properties).where(
+    _namespaces.c.warehouse_id == bindparam("warehouse_id"),
+    _namespaces.c.name == bindparam("name"),
+)
+_OBJECT = (
+    select(
+        _objects.c.id,
+        _objects.c.kind,
+        _objects.c.metadata_location,
+        _objects.c.metadata_json,
+        _objects.c.version,
+        _objects.c.location,
+    )
+    .join(_namespaces, _namespaces.c.id == _objects.c.namespace_id)
+    .where(
+        _namespaces.c.warehouse_id == bindparam("warehouse_id"),
+        _namespaces.c.name == bindparam("namespace"),
+        _objects.c.name == bindparam("name"),
+    )
+)
+
 
 def join_levels(levels: Sequence[str]) -> str:
     return SEPARATOR.join(levels)
@@ -147,7 +185,8 @@ def _storable(metadata_json: str, new_parts: Mapping[str, Any] | None = None) ->
     return metadata_json
 
 
-def _warehouse(row: Warehouse) -> WarehouseRecord:
+def _warehouse(row: Warehouse | Row[*tuple[Any, ...]]) -> WarehouseRecord:
+    """From an ORM row or a Core one with the same columns (`_WAREHOUSE_BY_NAME`)."""
     return WarehouseRecord(
         id=row.id,
         name=row.name,
@@ -265,8 +304,8 @@ class SqlTransaction(TrashQueries):
 
     # warehouses -------------------------------------------------------------------------
     def warehouse_by_name(self, name: str) -> WarehouseRecord | None:
-        row = self._session.scalar(select(Warehouse).where(Warehouse.name == name))
-        return _warehouse(row) if row else None
+        row = self._session.connection().execute(_WAREHOUSE_BY_NAME, {"name": name}).first()
+        return _warehouse(row) if row is not None else None
 
     def list_warehouses(self) -> list[WarehouseRecord]:
         rows = self._session.scalars(select(Warehouse).order_by(Warehouse.name))
@@ -319,11 +358,8 @@ class SqlTransaction(TrashQueries):
 
     # namespaces -------------------------------------------------------------------------
     def namespace(self, warehouse_id: str, levels: Sequence[str]) -> NamespaceRecord | None:
-        row = self._session.execute(
-            select(Namespace.id, Namespace.properties).where(
-                Namespace.warehouse_id == warehouse_id, Namespace.name == join_levels(levels)
-            )
-        ).first()
+        values = {"warehouse_id": warehouse_id, "name": join_levels(levels)}
+        row = self._session.connection().execute(_NAMESPACE, values).first()
         if row is None:
             return None
         return NamespaceRecord(
@@ -414,22 +450,8 @@ class SqlTransaction(TrashQueries):
 
     # tables and views -------------------------------------------------------------------
     def object(self, warehouse_id: str, namespace: Sequence[str], name: str) -> ObjectRecord | None:
-        row = self._session.execute(
-            select(
-                CatalogObject.id,
-                CatalogObject.kind,
-                CatalogObject.metadata_location,
-                CatalogObject.metadata_json,
-                CatalogObject.version,
-                CatalogObject.location,
-            )
-            .join(Namespace, Namespace.id == CatalogObject.namespace_id)
-            .where(
-                Namespace.warehouse_id == warehouse_id,
-                Namespace.name == join_levels(namespace),
-                CatalogObject.name == name,
-            )
-        ).first()
+        values = {"warehouse_id": warehouse_id, "namespace": join_levels(namespace), "name": name}
+        row = self._session.connection().execute(_OBJECT, values).first()
         if row is None:
             return None
         return ObjectRecord(
