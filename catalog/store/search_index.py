@@ -69,13 +69,22 @@ def current_schema(kind: str, document: Mapping[str, Any]) -> Mapping[str, Any] 
     return None
 
 
+def indexable(text: str) -> str:
+    """`text` as a text column can hold it: PostgreSQL refuses NUL in text (a property key,
+    value or column name may carry one; the JSON columns keep it escaped), and no word
+    contains one, so it becomes a space."""
+    return text.replace("\x00", " ")
+
+
 def property_text(properties: Mapping[str, Any]) -> str:
-    return " ".join(f"{k} {str(v)[:_MAX_PROPERTY_VALUE]}" for k, v in sorted(properties.items()))
+    return indexable(
+        " ".join(f"{k} {str(v)[:_MAX_PROPERTY_VALUE]}" for k, v in sorted(properties.items()))
+    )
 
 
 def object_text(kind: str, document: Mapping[str, Any]) -> tuple[str, str]:
     """(column names, properties) of a table's or view's metadata document."""
-    columns = " ".join(_fields(current_schema(kind, document)))
+    columns = indexable(" ".join(_fields(current_schema(kind, document))))
     return columns, property_text(document.get("properties") or {})
 
 

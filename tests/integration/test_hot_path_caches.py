@@ -88,6 +88,10 @@ def test_warehouse_recreated_under_the_same_name_serves_its_new_tables_at_once(
             location = (tmp_path / generation).as_uri()
             created = admin.post("/warehouses", json={"name": name, "location": location})
             assert created.status_code == 201, created.text
+            # without a trash: a warehouse is deleted only when nothing is left in it
+            no_trash = {"retention-seconds": 0}
+            retention = admin.put(f"/warehouses/{name}/trash/retention", json=no_trash)
+            assert retention.status_code in (200, 204), retention.text
             assert catalog.post("/namespaces", json={"namespace": ["ns"]}).status_code == 200
             create_table(catalog, "ns", "t")
             loaded = catalog.get("/namespaces/ns/tables/t")
