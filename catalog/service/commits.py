@@ -311,6 +311,8 @@ class Committer:
         approved: set[bytes],
     ) -> None:
         settings = self._approver.settings(warehouse)
+        if settings is None:
+            return  # nothing to ask: no proposal to build
         proposals: list[Proposal] = []
         for commit in prepared:
             if not commit.wrote_file or commit.document is None:
@@ -326,7 +328,7 @@ class Committer:
                     commit.document,
                 )
             )
-        if settings is not None and proposals:
+        if proposals:
             self._approver.check(warehouse, settings, placer, proposals, approved)
 
     def _swap(
