@@ -76,7 +76,6 @@ from catalog.store.records import (
     SearchHit,
     StoredResponse,
     TokenRecord,
-    TrashRecord,
     WarehouseRecord,
 )
 from catalog.store.search_index import INDEXED_PARTS, SearchIndex
@@ -641,44 +640,6 @@ class SqlTransaction(TrashQueries):
         self, words: Sequence[str], exact: str, warehouse_id: str | None, offset: int, limit: int
     ) -> list[SearchHit]:
         return self._search.search(words, exact, warehouse_id, offset, limit)
-
-    # the trash keeps search in step: a trashed object is not found, an undropped one is
-    def move_to_trash(
-        self,
-        record: ObjectRecord,
-        *,
-        namespaces: dict[str, dict[str, str]],
-        purge_requested: bool,
-        dropped_by: str,
-        now: datetime,
-        expires_at: datetime,
-    ) -> bool:
-        moved = super().move_to_trash(
-            record,
-            namespaces=namespaces,
-            purge_requested=purge_requested,
-            dropped_by=dropped_by,
-            now=now,
-            expires_at=expires_at,
-        )
-        if moved:
-            self._search.remove(record.id)
-            self._changes += 1
-        return moved
-
-    def restore_from_trash(self, trash: TrashRecord, namespace: NamespaceRecord, name: str) -> bool:
-        restored = super().restore_from_trash(trash, namespace, name)
-        if restored:
-            self._search.put_object(
-                trash.id,
-                trash.warehouse_id,
-                trash.kind,
-                namespace.levels,
-                name,
-                trash.metadata_json,
-            )
-            self._changes += 1
-        return restored
 
     def set_warehouse_approval(self, warehouse_id: str, approval: dict[str, Any] | None) -> None:
         self._session.execute(

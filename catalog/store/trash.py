@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from catalog.store.models import CatalogObject, Namespace, TrashedObject
 from catalog.store.records import NamespaceRecord, ObjectRecord, TrashRecord
+from catalog.store.search_index import SearchIndex
 
 SEPARATOR = "\x1f"
 
@@ -49,9 +50,13 @@ def _record(row: TrashedObject) -> TrashRecord:
 
 
 class TrashQueries:
-    """The trash's share of `SqlTransaction` (one unit of work, one session)."""
+    """The trash's share of `SqlTransaction` (one unit of work, one session). Moving an object
+    in or out of the trash is a change of the catalog: it counts for the change events and
+    keeps the search index in step, like the unit of work's other primitives."""
 
     _session: Session
+    _search: SearchIndex
+    _changes: int
 
     def move_to_trash(
         self,
@@ -100,6 +105,8 @@ class TrashQueries:
                 purge_started_at=None,
             )
         )
+        self._search.remove(record.id)
+        self._changes += 1
         return True
 
     def list_trash(self, warehouse_id: str) -> list[TrashRecord]:
@@ -153,6 +160,10 @@ class TrashQueries:
                 updated_at=datetime.now(UTC),
             )
         )
+        self._search.put_object(
+            trash.id, trash.warehouse_id, trash.kind, namespace.levels, name, trash.metadata_json
+        )
+        self._changes += 1
         return True
 
     def trash_due(self, now: datetime, stale_claim_before: datetime) -> list[TrashRecord]:
