@@ -99,28 +99,3 @@ def ns(pyiceberg: RestCatalog) -> str:
     name = f"e_{uuid.uuid4().hex[:10]}"
     pyiceberg.create_namespace(name)
     return name
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Known generation defect, tolerated narrowly: when the whole suite is collected,
-    schemathesis cannot *generate* some replaceView bodies from the spec ("Cannot generate an
-    array with 1 demanded elements", InvalidSchema raised before any request is sent); the
-    same operation generates and passes when its module is collected alone. Only that
-    exception is expected: a request the server answers wrongly still fails the test. To be
-    removed once the cause (something collected beside the module changes what is generated)
-    is found."""
-    from schemathesis.core.errors import InvalidSchema
-
-    replace_view = "[POST /v1/{prefix}/namespaces/{namespace}/views/{view}][sqlite]"
-    for item in items:
-        if item.nodeid.startswith("tests/integration/test_spec_conformance.py::") and (
-            item.nodeid.endswith(replace_view)
-        ):
-            item.add_marker(
-                pytest.mark.xfail(
-                    raises=InvalidSchema,
-                    strict=False,
-                    reason="schemathesis cannot generate some replaceView bodies when the "
-                    "whole suite is collected",
-                )
-            )
