@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+from pyiceberg.exceptions import CommitFailedException, CommitStateUnknownException
 from pyiceberg.table import Table
 
-from catalog.exceptions import BadRequest, CatalogError
+from catalog.exceptions import BadRequest, CatalogError, CommitFailed, CommitStateUnknown
 from catalog.maintenance.service_catalog import ServiceCatalog
 from catalog.protocol import CreateTableRequest
 from catalog.service.context import ServiceContext
@@ -132,7 +133,7 @@ class UploadService:
         files = TableStorage(self._context, self._warehouse(warehouse), table.metadata.location)
         with _staged(files, slot) as data:
             rows = fit_to_schema(data, table.schema(), from_csv=slot.content_type == CSV)
-            table.append(rows)
+            _append(table, rows)
         snapshot = table.current_snapshot()
         assert snapshot is not None
         summary = snapshot.summary
@@ -166,7 +167,7 @@ class UploadService:
             self._tables.create(warehouse, namespace, request, None, placer=placer)
             table = self._load(warehouse, namespace, name)
             try:
-                table.append(rows)
+                _append(table, rows)
             except BaseException:
                 self._tables.drop(warehouse, namespace, name, purge=True, ticket=None)
                 raise
@@ -192,6 +193,17 @@ class UploadService:
 
     def _load(self, warehouse: str, namespace: Sequence[str], name: str) -> Table:
         return ServiceCatalog(self._context, warehouse).load_table((*namespace, name))
+
+
+def _append(table: Table, rows: pa.Table) -> None:
+    """pyiceberg's append (it writes the files the table's partitioning asks for) through the
+    maintenance catalog's commit; a lost race answers as any client's commit would (409)."""
+    try:
+        table.append(rows)
+    except CommitFailedException as error:
+        raise CommitFailed(str(error)) from error
+    except CommitStateUnknownException as error:
+        raise CommitStateUnknown(str(error)) from error
 
 
 class _staged:  # noqa: N801 - used as a context manager, like `open`
