@@ -183,8 +183,6 @@ class UploadService:
         slot = self._seal.open(upload_id)
         if slot.warehouse != warehouse or slot.namespace != tuple(namespace):
             raise BadRequest("This upload slot was made for another namespace or warehouse")
-        if slot.expired:
-            raise BadRequest("This upload slot has expired: ask for a new one")
         return slot
 
     def _warehouse(self, name: str) -> WarehouseRecord:
@@ -215,6 +213,9 @@ class _staged:  # noqa: N801 - used as a context manager, like `open`
         self._slot = slot
 
     def __enter__(self) -> pa.Table:
+        if self._slot.expired:
+            self._delete()
+            raise BadRequest("This upload slot has expired: ask for a new one")
         try:
             data = self._files.store.read(self._slot.location)
         except ObjectMissing:

@@ -121,6 +121,28 @@ def test_an_incompatible_file_is_refused_with_a_reason_and_leaves_no_snapshot_an
     assert staged_keys(embedded_server, table.location()) == []
 
 
+@pytest.mark.parametrize(
+    ("csv", "reason"),
+    [
+        (b"id,price\n1,cheap\n", "column `price`: string cannot become decimal(10, 2)"),
+        (b"id,price\n1,1.505\n", "column `price`: double cannot become decimal(10, 2)"),
+        (b"id,price\n1,1.00\n,2.00\n", "column `id` is required but has 1 nulls"),
+    ],
+    ids=["text-to-decimal", "more-digits-than-the-scale", "null-in-required"],
+)
+def test_a_csv_value_that_would_change_in_the_cast_is_refused(
+    embedded_server: CatalogServer, pyiceberg: RestCatalog, ns: str, csv: bytes, reason: str
+) -> None:
+    table = pyiceberg.create_table(f"{ns}.from_csv", schema=PRICES)
+
+    answer = upload(embedded_server, table_path(ns, "from_csv"), csv, CSV)
+
+    assert_error(answer, 400, "BadRequestException")
+    assert reason in answer.json()["error"]["message"]
+    assert pyiceberg.load_table(f"{ns}.from_csv").snapshots() == []
+    assert staged_keys(embedded_server, table.location()) == []
+
+
 def test_a_long_column_cannot_become_an_int_column(
     embedded_server: CatalogServer, pyiceberg: RestCatalog, ns: str
 ) -> None:
@@ -291,25 +313,29 @@ def test_a_file_name_becomes_one_harmless_key_segment(
     assert made["key"].rsplit("/", 1)[1] == "img_2e.csv"
 
 
-def test_an_expired_url_and_slot_are_refused(tmp_path: Path) -> None:
+def test_an_expired_url_and_slot_are_refused_and_the_staged_file_deleted(tmp_path: Path) -> None:
     server = CatalogServer(tmp_path, storage="embedded", env={"ICEFLOE_UPLOAD_EXPIRY": "PT2S"})
     server.start()
     try:
         lake = RestCatalog("icefloe", uri=server.url, warehouse="default", token=server.token)
         lake.create_namespace("n")
-        lake.create_table("n.t", schema=PRICES)
+        table = lake.create_table("n.t", schema=PRICES)
         data = parquet_bytes(ROWS)
-        made = slot(server, table_path("n", "t"), data)
+        in_time = slot(server, table_path("n", "t"), data)
+        assert put(in_time, data).status_code == 200
+        late = slot(server, table_path("n", "t"), data)
         time.sleep(3.2)
 
-        refused = put(made, data)
+        refused = put(late, data)
 
         assert refused.status_code == 403
         assert "expired" in refused.text
         with console(server) as client:
-            late = client.post(f"/{table_path('n', 't')}/uploads/{made['upload-id']}/commit")
-        assert_error(late, 400, "BadRequestException")
-        assert "expired" in late.json()["error"]["message"]
+            too_late = client.post(f"/{table_path('n', 't')}/uploads/{in_time['upload-id']}/commit")
+        assert_error(too_late, 400, "BadRequestException")
+        assert "expired" in too_late.json()["error"]["message"]
+        assert staged_keys(server, table.location()) == []
+        assert lake.load_table("n.t").snapshots() == []
     finally:
         server.stop()
 
