@@ -12,7 +12,9 @@ import httpx
 import pyarrow as pa
 import pytest
 from pyiceberg.catalog.rest import RestCatalog
+from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
+from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import DecimalType, IntegerType, LongType, NestedField, StringType
 
 from tests.console.support import (
@@ -67,6 +69,20 @@ def test_a_parquet_file_uploaded_through_its_slot_is_appended_in_one_commit(
         {"id": 2, "item": "milk", "price": Decimal("0.99")},
     ]
     assert staged_keys(embedded_server, table.location()) == []
+
+
+def test_an_upload_into_a_partitioned_table_writes_one_file_per_partition(
+    embedded_server: CatalogServer, pyiceberg: RestCatalog, ns: str
+) -> None:
+    spec = PartitionSpec(PartitionField(2, 1000, IdentityTransform(), "item"))
+    pyiceberg.create_table(f"{ns}.parted", schema=PRICES, partition_spec=spec)
+
+    answer = upload(embedded_server, table_path(ns, "parted"), parquet_bytes(ROWS))
+
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["rows-added"], answer.json()["data-files-added"]) == (2, 2)
+    files = pyiceberg.load_table(f"{ns}.parted").inspect.files().to_pylist()
+    assert sorted(f["partition"]["item"] for f in files) == ["milk", "tea"]
 
 
 def test_a_csv_file_is_appended_with_its_inferred_types_cast_to_the_table(
