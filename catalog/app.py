@@ -16,6 +16,7 @@ from catalog import __version__, data_dir
 from catalog.api import (
     admin,
     config,
+    console,
     events,
     governance,
     health,
@@ -48,6 +49,8 @@ from catalog.observability.metrics import start_flushing, watch_pool
 from catalog.profile_secrets import ProfileSecrets
 from catalog.service.catalog import CatalogService
 from catalog.service.context import Limits, ServiceContext, StorageResolver
+from catalog.service.upload_slots import SlotSeal
+from catalog.service.uploads import UploadService
 from catalog.settings import Settings
 from catalog.store.database import create_catalog_engine, is_sqlite, scrub_sqlite
 from catalog.store.listings import Listings
@@ -131,6 +134,19 @@ def build_authenticator(settings: Settings, catalog: CatalogService) -> Authenti
     return Authenticator(catalog.tokens, issuer, oidc, settings.auth_enabled)
 
 
+def build_uploads(settings: Settings, catalog: CatalogService) -> UploadService:
+    """Upload ids are sealed with a key derived from the access-token signing key, which
+    every worker of `serve --workers N` shares."""
+    key = load_or_create_signing_key(settings.data_dir, settings.jwt_signing_key)
+    return UploadService(
+        catalog.context,
+        catalog.tables,
+        SlotSeal(key),
+        settings.upload_expiry,
+        settings.upload_max_bytes,
+    )
+
+
 def build_dispatcher(settings: Settings, catalog: CatalogService, outbox: Outbox) -> Dispatcher:
     """The change-event dispatcher with the sinks the settings name (docs/events.md)."""
     sinks: list[Sink] = [
@@ -201,6 +217,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     start_flushing()
     tracing.configure(settings.otlp_endpoint)
     app.state.authenticator = build_authenticator(settings, catalog)
+    app.state.uploads = build_uploads(settings, catalog)
     routers = (
         health.router,
         oauth.router,
@@ -208,6 +225,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
         search.router,
         maintenance.router,
         governance.router,
+        console.router,
         events.router,
         config.router,
         namespaces.router,

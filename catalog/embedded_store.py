@@ -26,6 +26,7 @@ from storage.s3 import (
     load_or_create_root_credentials,
 )
 from storage.s3.auth import Principal
+from storage.s3.cors import META_KEY, console_rule, dump_rules
 
 EMBEDDED = "embedded"
 REGION = "auto"
@@ -38,6 +39,7 @@ class EmbeddedStore:
     endpoint: str
     root: RootCredentials
     local: S3Application | None = None  # set when the store runs in this process
+    console_origins: tuple[str, ...] = ()  # may PUT uploads into the buckets made here
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EmbeddedStore:
@@ -59,7 +61,7 @@ class EmbeddedStore:
                 root_secret_access_key=settings.s3_root_secret_access_key,
             )
         )
-        return cls(settings.s3_endpoint, app.root_credentials, app)
+        return cls(settings.s3_endpoint, app.root_credentials, app, console_origins(settings))
 
     @property
     def authority(self) -> CredentialAuthority:
@@ -99,6 +101,9 @@ class EmbeddedStore:
         if self.local is not None:
             if bucket not in {b.name for b in self.local.store.list_buckets()}:
                 self.local.store.create_bucket(bucket)
+                if self.console_origins:
+                    rules = [console_rule(self.console_origins)]
+                    self.local.store.bucket(bucket).index.set_meta(META_KEY, dump_rules(rules))
             return
         parts = urlsplit(self.endpoint)
         filesystem = pafs.S3FileSystem(
@@ -111,6 +116,18 @@ class EmbeddedStore:
         )
         if filesystem.get_file_info(bucket).type == pafs.FileType.NotFound:
             filesystem.create_dir(bucket)
+
+
+def console_origins(settings: Settings) -> tuple[str, ...]:
+    """The origins of the console `serve` answers at `/ui`: its address, and on a loopback
+    host both spellings a browser may use for it."""
+    origin = settings.base_url
+    parts = urlsplit(origin)
+    origins = [f"{parts.scheme}://{parts.netloc}"]
+    for here, alias in (("127.0.0.1", "localhost"), ("localhost", "127.0.0.1")):
+        if parts.hostname == here and not settings.public_url:
+            origins.append(f"{parts.scheme}://{alias}:{parts.port}")
+    return tuple(origins)
 
 
 def record_endpoint(settings: Settings) -> None:

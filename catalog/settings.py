@@ -170,6 +170,20 @@ class Settings(BaseSettings):
         description="Send OpenTelemetry traces over OTLP/HTTP here (e.g. "
         "http://collector:4318/v1/traces); default: no tracing, at no cost.",
     )
+    upload_expiry: timedelta = Field(
+        default=timedelta(minutes=15),
+        gt=timedelta(0),
+        le=timedelta(days=1),
+        description="How long an upload slot's presigned PUT URL (and the slot) stays valid.",
+    )
+    upload_max_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        gt=0,
+        description="Largest file an upload slot accepts; the catalog reads it whole to check it.",
+    )
+    preview_max_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="Largest JSON body a table preview answers."
+    )
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
 

@@ -108,5 +108,11 @@ POLICY: dict[str, Rule] = {
     "listEvents": ADMIN_READ,
     "listDeadLetters": ADMIN_READ,
     "getPrometheusMetrics": ADMIN_READ,
+    # the web console's calls (catalog.api.console)
+    "createTableUpload": _write(Target.PATH_NAMESPACE),
+    "commitTableUpload": _write(Target.PATH_NAMESPACE),
+    "createNamespaceUpload": _write(Target.PATH_NAMESPACE),
+    "createTableFromUpload": _write(Target.PATH_NAMESPACE),
+    "previewTable": _read(Target.PATH_NAMESPACE),
     "whoAmI": Rule(Permission.READ, Target.NONE, audited=False),
 }

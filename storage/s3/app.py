@@ -25,6 +25,7 @@ from storage.s3.body import ClientDisconnected
 from storage.s3.config import S3ServerConfig
 from storage.s3.context import Context
 from storage.s3.credentials import CredentialAuthority
+from storage.s3.ops_cors import actual_headers, preflight
 from storage.s3.request import S3Request, new_request_id
 from storage.s3.response import XML_CONTENT_TYPE, Response
 from storage.s3.rootkeys import RootCredentials, load_or_create_root_credentials
@@ -122,6 +123,12 @@ class S3Application:
         try:
             request = S3Request.from_scope(scope, receiver, self.config.virtual_host_domains)
             request.request_id = request_id
+            if request.method == "OPTIONS":  # a browser's preflight carries no credentials
+                operation = "PreflightCors"
+                response = await self.run_sync(preflight, self.store, request)
+                await self._send(scope, send, response, request_id, receiver)
+                self._log(scope, request, operation, None, request_id, 200, started, receiver, 0)
+                return
             principal, contract = self._authenticator.authenticate(request)
             scope_of_request = request_scope(request)
             operation = scope_of_request.operation
@@ -143,6 +150,9 @@ class S3Application:
         except Exception:
             logger.exception("event=s3.error request_id=%s operation=%s", request_id, operation)
             response = self._error(errors.InternalError(), request, request_id)
+        if request is not None and "origin" in request.headers:
+            for name, value in await self.run_sync(actual_headers, self.store, request):
+                response.header(name, value)
         if not receiver.finished:
             await self._settle_body(scope, receiver, response)
         sent = await self._send(scope, send, response, request_id, receiver)

@@ -51,6 +51,9 @@ OPERATION_ACCESS: dict[str, Access] = {
     "UploadPartCopy": Access.WRITE,
     "CompleteMultipartUpload": Access.WRITE,
     "AbortMultipartUpload": Access.WRITE,
+    "PutBucketCors": Access.ROOT,
+    "GetBucketCors": Access.ROOT,
+    "DeleteBucketCors": Access.ROOT,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from storage.s3 import ops_buckets, ops_multipart, ops_objects
+from storage.s3 import ops_buckets, ops_cors, ops_multipart, ops_objects
 from storage.s3.context import Context
 from storage.s3.response import Response
 
@@ -31,4 +31,7 @@ HANDLERS: dict[str, Handler] = {
     "CompleteMultipartUpload": ops_multipart.complete_multipart_upload,
     "AbortMultipartUpload": ops_multipart.abort_multipart_upload,
     "ListParts": ops_multipart.list_parts,
+    "PutBucketCors": ops_cors.put_bucket_cors,
+    "GetBucketCors": ops_cors.get_bucket_cors,
+    "DeleteBucketCors": ops_cors.delete_bucket_cors,
 }

@@ -18,6 +18,7 @@ from storage.s3.request import S3Request, parse_copy_source
 from storage.s3.xmlio import parse_delete
 
 _COPIES = frozenset({"CopyObject", "UploadPartCopy"})
+_CORS = {"PUT": "PutBucketCors", "GET": "GetBucketCors", "DELETE": "DeleteBucketCors"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def request_scope(request: S3Request, body: bytes | None = None) -> RequestScope
 # Subresources of the S3 API that R2 (and we) do not implement.
 UNSUPPORTED = frozenset(
     {
-        "accelerate", "acl", "analytics", "attributes", "cors", "encryption",
+        "accelerate", "acl", "analytics", "attributes", "encryption",
         "intelligent-tiering", "inventory", "legal-hold", "lifecycle", "logging", "metrics",
         "notification", "object-lock", "ownershipControls", "policy", "policyStatus",
         "publicAccessBlock", "replication", "requestPayment", "restore", "retention",
@@ -79,6 +80,8 @@ def operation_name(request: S3Request) -> str:
             f"The {sorted(unsupported)[0]} subresource is not implemented."
         )
     if request.key is None:
+        if "cors" in query and method in _CORS:
+            return _CORS[method]
         if method == "GET":
             if "location" in query:
                 return "GetBucketLocation"

@@ -70,6 +70,7 @@ def view_version(sql: str) -> dict[str, Any]:
 
 
 Request = tuple[str, str, dict[str, Any]]
+UPLOAD = {"file-name": "f.csv", "content-type": "text/csv", "content-length": 10}
 
 
 def maintenance_path(w: World) -> str:
@@ -290,13 +291,34 @@ REQUESTS: dict[str, Callable[[World], Request]] = {
     "listEvents": lambda w: ("GET", "/admin/v1/events", {}),
     "listDeadLetters": lambda w: ("GET", "/admin/v1/events/dead-letters", {}),
     "getPrometheusMetrics": lambda w: ("GET", "/metrics", {}),
+    "createTableUpload": lambda w: (
+        "POST",
+        governance_path(w, "/tables/t/uploads"),
+        {"json": UPLOAD},
+    ),
+    "commitTableUpload": lambda w: ("POST", governance_path(w, "/tables/t/uploads/x.y/commit"), {}),
+    "createNamespaceUpload": lambda w: ("POST", governance_path(w, "/uploads"), {"json": UPLOAD}),
+    "createTableFromUpload": lambda w: (
+        "POST",
+        governance_path(w, "/uploads/x.y/create-table"),
+        {"json": {"name": "from_file"}},
+    ),
+    "previewTable": lambda w: ("GET", governance_path(w, "/tables/t/preview"), {}),
 }
 # Admin operations that answer 404 for the made-up ids above, once the caller is allowed in.
 ALLOWED_BUT_MISSING = {"revokeToken", "rotateToken", "getMaintenanceRun"}
 # Past the gate, the service answers: this server's warehouse is on local disk, so there is
 # nothing to sign for (remote signing itself is tested in test_remote_signing.py).
 # /v1/aws/s3/sign answers 403 for a URL that lies in no table of the catalog.
-ALLOWED_THEN_REFUSED = {"signRequest": {400}, "signS3Request": {403}}
+# Uploads need an S3 warehouse, and x.y is no upload id (tests/console/test_uploads.py).
+ALLOWED_THEN_REFUSED = {
+    "signRequest": {400},
+    "signS3Request": {403},
+    "createTableUpload": {400},
+    "commitTableUpload": {400},
+    "createNamespaceUpload": {400},
+    "createTableFromUpload": {400},
+}
 # Answered before FastAPI's router when allowed (catalog/api/tables_fast.py, listing_fast.py,
 # config_fast.py), by the routes when refused: the matrix checks both, and that the fast path
 # really answered.

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 from pyiceberg.catalog.rest import RestCatalog
 
+from tests.console.support import PARQUET, parquet_bytes
 from tests.integration.test_concurrent_writers import (
     assert_every_append_landed_once,
     create_target,
@@ -246,3 +247,33 @@ def test_two_workers_on_sqlite_when_asked(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert server.process is not None and server.process.returncode == 0
+
+
+def test_an_upload_slot_made_by_one_worker_is_committed_by_another(
+    server: CatalogServer,
+) -> None:
+    """Upload ids are sealed, not stored: any worker opens any worker's slot (issue 14)."""
+    catalog = rest(server)
+    namespace = f"w_{uuid.uuid4().hex[:10]}"
+    catalog.create_namespace(namespace)
+    catalog.create_table(f"{namespace}.up", schema=pa.schema([("id", pa.int64())]))
+    path = f"/admin/v1/warehouses/default/namespaces/{namespace}/tables/up/uploads"
+    data = parquet_bytes(pa.table({"id": pa.array([1, 2, 3], pa.int64())}))
+    crossed = False
+    for attempt in range(16):
+        made = fresh(
+            server,
+            "POST",
+            path,
+            json={"file-name": "a.parquet", "content-type": PARQUET, "content-length": len(data)},
+        )
+        assert made.status_code == 201, made.text
+        slot = made.json()
+        assert httpx.put(slot["url"], content=data, headers=slot["headers"]).status_code == 200
+        committed = fresh(server, "POST", f"{path}/{slot['upload-id']}/commit")
+        assert committed.status_code == 200, committed.text
+        assert committed.json()["table-row-count"] == 3 * (attempt + 1)
+        if len(pids_that_answered(server, [made, committed])) == WORKERS:
+            crossed = True
+            break
+    assert crossed, "16 slots and their commits were all answered by one worker"
