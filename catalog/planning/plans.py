@@ -14,6 +14,7 @@ tasks are 404, and a page being planned for it stops between manifests.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Sequence
@@ -88,7 +89,8 @@ class Planner:
         request = _parse_request(body)
         table = self._load(warehouse, namespace, name)
         scan = self._describe(table.metadata, request)
-        plan_id = self._signer.sign({**scan, "k": "plan"})
+        # the nonce: two identical scans are two plans (cancelling one leaves the other)
+        plan_id = self._signer.sign({**scan, "k": "plan", "n": secrets.token_hex(8)})
         planner, snapshot, added_by = self._planner(table, scan)
         if snapshot is None:
             return orjson.dumps({"status": "completed", "plan-id": plan_id})
@@ -177,7 +179,12 @@ class Planner:
             expires = int(scan["exp"])
             document["plan-tasks"] = [
                 self._signer.sign(
-                    {**_without(scan, "k", "exp"), "k": "task", "p": plan, "r": [low, low + page]},
+                    {
+                        **_without(scan, "k", "exp", "n"),
+                        "k": "task",
+                        "p": plan,
+                        "r": [low, low + page],
+                    },
                     expires,
                 )
                 for low in range(0, len(manifests), page)
