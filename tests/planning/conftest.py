@@ -44,8 +44,12 @@ def _catalog(server: CatalogServer, mode: str) -> RestCatalog:
 
 @pytest.fixture(scope="package")
 def server_planned(planning_server: CatalogServer) -> RestCatalog:
-    """PyIceberg planning its scans on the server (planTableScan, fetchScanTasks)."""
-    return _catalog(planning_server, "server")
+    """PyIceberg planning its scans on the server (planTableScan, fetchScanTasks). It falls
+    back to planning itself when the config does not list the plan endpoint: checked here, so
+    no comparison can pass by comparing the client with itself."""
+    catalog = _catalog(planning_server, "server")
+    assert catalog.supports_server_side_planning()
+    return catalog
 
 
 @pytest.fixture(scope="package")
