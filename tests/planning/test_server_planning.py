@@ -244,3 +244,35 @@ def test_vended_credentials_come_with_a_completed_plan_when_asked_for(
     assert (
         "storage-credentials" not in api.post(f"/namespaces/{space}/tables/t/plan", json={}).json()
     )
+
+
+def test_use_snapshot_schema_binds_the_filter_to_the_schema_of_the_snapshot(
+    client_planned: RestCatalog, space: str, api: httpx.Client
+) -> None:
+    table = client_planned.create_table(f"{space}.t", schema=SCHEMA)
+    table.append(batch(0, 2))
+    old = table.current_snapshot()
+    assert old is not None
+    with table.update_schema() as update:
+        update.add_column("kind", StringType())
+    on_new = {"type": "is-null", "term": "kind"}
+    path = f"/namespaces/{space}/tables/t/plan"
+    current = api.post(path, json={"snapshot-id": old.snapshot_id, "filter": on_new})
+    assert current.status_code == 200 and len(current.json()["file-scan-tasks"]) == 1
+    then = {"snapshot-id": old.snapshot_id, "filter": on_new, "use-snapshot-schema": True}
+    assert_error(api.post(path, json=then), 400, "BadRequestException")
+
+
+def test_stats_fields_bring_those_columns_statistics_in_the_spec_s_value_form(
+    client_planned: RestCatalog, space: str, api: httpx.Client
+) -> None:
+    table = client_planned.create_table(f"{space}.t", schema=SCHEMA)
+    table.append(batch(0, 3))
+    body = {"stats-fields": ["day", "id"]}
+    (task,) = api.post(f"/namespaces/{space}/tables/t/plan", json=body).json()["file-scan-tasks"]
+    data_file = task["data-file"]
+    assert data_file["lower-bounds"] == {"keys": [1, 3], "values": [0, "2024-01-01"]}
+    assert data_file["upper-bounds"] == {"keys": [1, 3], "values": [2, "2024-01-03"]}
+    assert data_file["null-value-counts"] == {"keys": [1, 3], "values": [0, 0]}
+    (plain,) = api.post(f"/namespaces/{space}/tables/t/plan", json={}).json()["file-scan-tasks"]
+    assert "lower-bounds" not in plain["data-file"]
