@@ -24,6 +24,7 @@ from catalog.api import (
     metrics,
     namespaces,
     oauth,
+    planning,
     search,
     signer,
     tables,
@@ -46,6 +47,9 @@ from catalog.maintenance.control import MaintenanceService
 from catalog.maintenance.scheduler import Scheduler
 from catalog.observability import tracing
 from catalog.observability.metrics import start_flushing, watch_pool
+from catalog.planning.cache import ManifestCache
+from catalog.planning.plans import Planner, PlanningLimits
+from catalog.planning.tokens import TokenSigner
 from catalog.profile_secrets import ProfileSecrets
 from catalog.service.catalog import CatalogService
 from catalog.service.context import Limits, ServiceContext, StorageResolver
@@ -170,6 +174,15 @@ def build_dispatcher(settings: Settings, catalog: CatalogService, outbox: Outbox
     return Dispatcher(catalog.context.store, outbox, sinks, policy)
 
 
+def build_planner(settings: Settings, catalog: CatalogService) -> Planner:
+    """Plan tokens are signed under the key every worker shares (the access token key)."""
+    key = load_or_create_signing_key(settings.data_dir, settings.jwt_signing_key)
+    lifetime = int(settings.planning_token_lifetime.total_seconds())
+    limits = PlanningLimits(settings.planning_submit_manifests, settings.planning_task_manifests)
+    cache = ManifestCache(settings.planning_cache_bytes)
+    return Planner(catalog.context, catalog.tables, cache, TokenSigner(key, lifetime), limits)
+
+
 def create_app(settings: Settings, catalog: CatalogService | None = None) -> FastAPI:
     catalog = catalog or build_catalog(settings)
 
@@ -218,6 +231,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     tracing.configure(settings.otlp_endpoint)
     app.state.authenticator = build_authenticator(settings, catalog)
     app.state.uploads = build_uploads(settings, catalog)
+    app.state.planner = build_planner(settings, catalog)
     routers = (
         health.router,
         oauth.router,
@@ -230,6 +244,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
         config.router,
         namespaces.router,
         tables.router,
+        planning.router,
         views.router,
         transactions.router,
         signer.router,

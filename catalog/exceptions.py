@@ -60,6 +60,14 @@ class NoSuchView(NotFound):
     wire_type = "NoSuchViewException"
 
 
+class NoSuchPlanId(NotFound):
+    wire_type = "NoSuchPlanIdException"
+
+
+class NoSuchPlanTask(NotFound):
+    wire_type = "NoSuchPlanTaskException"
+
+
 class Conflict(CatalogError):
     status = 409
     wire_type = "AlreadyExistsException"

@@ -53,6 +53,23 @@ class Settings(BaseSettings):
         description="Larger bodies are refused (413); a commit or a view is a few KB.",
     )
     max_page_size: int = 1000
+    planning_submit_manifests: int = Field(
+        default=64,
+        ge=1,
+        description="Scans with more data manifests (after pruning) answer `submitted`; "
+        "PyIceberg 0.12 cannot poll, so keep this above its tables' manifest counts.",
+    )
+    planning_task_manifests: int = Field(
+        default=16, ge=1, description="Data manifests per plan task (one fetchScanTasks page)."
+    )
+    planning_cache_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=0,
+        description="Bound of the manifest cache (decoded manifests, estimated) per process.",
+    )
+    planning_token_lifetime: timedelta = Field(
+        default=timedelta(hours=1), description="How long plan ids and plan tasks stay valid."
+    )
     commit_retries: int = Field(
         default=8, description="Server-side retries when the pointer moved but requirements hold."
     )

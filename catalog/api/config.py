@@ -37,6 +37,7 @@ def supported_endpoints(routers: Sequence[APIRouter]) -> list[str]:
         for route in api_router.routes:
             path = getattr(route, "path", "")
             if path.startswith("/v1/{prefix}/"):
+                path = path.replace("{plan_id}", "{plan-id}")  # the spec's name, not Python's
                 found.update(f"{method} {path}" for method in getattr(route, "methods", ()))
     return sorted(found)
 

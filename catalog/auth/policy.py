@@ -65,6 +65,10 @@ POLICY: dict[str, Rule] = {
     "reportMetrics": _read(Target.PATH_NAMESPACE),  # scan reports come from readers
     "renameTable": _write(Target.RENAME),
     "commitTransaction": _write(Target.TRANSACTION),
+    "planTableScan": _read(Target.PATH_NAMESPACE),
+    "fetchPlanningResult": _read(Target.PATH_NAMESPACE),
+    "cancelPlanning": _read(Target.PATH_NAMESPACE),
+    "fetchScanTasks": _read(Target.PATH_NAMESPACE),
     "listViews": _read(Target.PATH_NAMESPACE),
     "createView": _write(Target.PATH_NAMESPACE),
     "registerView": _write(Target.PATH_NAMESPACE),

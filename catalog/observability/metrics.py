@@ -92,6 +92,17 @@ MAINTENANCE_BYTES = Counter(
     "Bytes of data files a maintenance run rewrote, by job; dry runs are not counted.",
     ["job"],
 )
+PLANNING_CACHE = Counter(
+    "icefloe_planning_manifest_cache",
+    "Scan planning's manifest cache lookups, by result: hit or miss.",
+    ["result"],
+)
+PLANNING_PAGES_ACTIVE = Gauge(
+    "icefloe_planning_pages_active",
+    "Plan tasks being planned right now (each holds at most one page of manifests), summed "
+    "over workers.",
+    multiprocess_mode="livesum",
+)
 POOL_SIZE = Gauge(
     "icefloe_db_pool_size",
     "Database connections a process may hold (pool size plus overflow), summed over workers.",
