@@ -31,6 +31,7 @@ from catalog.api import (
     transactions,
     views,
 )
+from catalog.api.commit_fast import CommitFastPath
 from catalog.api.config_fast import ConfigFastPath
 from catalog.api.errors import install_error_handlers
 from catalog.api.fast import WarehouseRecords
@@ -261,6 +262,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     app.state.authenticate_on_loop = not in_thread  # `security.current_principal`
     warehouses = WarehouseRecords(catalog.warehouses.get)
     listings = Listings(engine)
+    app.add_middleware(CommitFastPath, authenticator=app.state.authenticator, tables=catalog.tables)
     app.add_middleware(
         ConfigFastPath,
         authenticator=app.state.authenticator,

@@ -208,8 +208,14 @@ def _allowed(principal: Principal, rule: Rule, warehouse: str, namespace: tuple[
 def _describe(request: Request, warehouse: str, targets: list[tuple[str, ...]]) -> str:
     params = request.path_params
     leaf = params.get("table") or params.get("view") or params.get("token_id") or ""
+    return audit_target(warehouse, targets, leaf, request.url.path)
+
+
+def audit_target(warehouse: str, targets: Sequence[tuple[str, ...]], leaf: str, path: str) -> str:
+    """What the audit record names as an operation's target, for `authorize` and the commit
+    fast path alike: warehouse/namespaces/name, or the request's path when it names none."""
     spaces = ",".join(dotted(t) for t in targets if t)
-    return "/".join(part for part in (warehouse, spaces, leaf) if part) or request.url.path
+    return "/".join(part for part in (warehouse, spaces, leaf) if part) or path
 
 
 Authorized = Annotated[Principal, Depends(authorize)]

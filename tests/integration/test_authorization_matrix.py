@@ -343,9 +343,17 @@ ALLOWED_THEN_REFUSED = {
     "createTableFromUpload": {400},
 }
 # Answered before FastAPI's router when allowed (catalog/api/tables_fast.py, listing_fast.py,
-# config_fast.py), by the routes when refused: the matrix checks both, and that the fast path
-# really answered.
-FAST_PATH = {"loadTable", "tableExists", "getConfig", "listNamespaces", "listTables", "listViews"}
+# config_fast.py, commit_fast.py), by the routes when refused: the matrix checks both, and that
+# the fast path really answered.
+FAST_PATH = {
+    "loadTable",
+    "tableExists",
+    "getConfig",
+    "listNamespaces",
+    "listTables",
+    "listViews",
+    "updateTable",
+}
 # More forms of some operations, each walked like its operation: the ones the fast paths answer.
 VARIANTS: dict[str, tuple[str, Callable[[World], Request]]] = {
     "loadTable vended-credentials": (
