@@ -60,6 +60,10 @@ class NoSuchView(NotFound):
     wire_type = "NoSuchViewException"
 
 
+class NoSuchFunction(NotFound):
+    wire_type = "NoSuchFunctionException"
+
+
 class Conflict(CatalogError):
     status = 409
     wire_type = "AlreadyExistsException"

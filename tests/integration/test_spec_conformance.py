@@ -44,9 +44,6 @@ NOT_YET_SERVED = [
     "fetchPlanningResult",
     "cancelPlanning",
     "fetchScanTasks",
-    # Catalog functions: a later issue.
-    "listFunctions",
-    "loadFunction",
 ]
 
 CHECKS = [
@@ -138,6 +135,7 @@ def load_schema(*, max_examples: int, phases: list[str]) -> BaseSchema:
                 "path.namespace": {"dictionary": "namespaces", "probability": 0.5},
                 "path.table": {"dictionary": "names", "probability": 0.5},
                 "path.view": {"dictionary": "names", "probability": 0.5},
+                "path.function": {"dictionary": "names", "probability": 0.5},
                 "body.name": {"dictionary": "names", "probability": 0.5},
                 "body.namespace[*]": {"dictionary": "names", "probability": 0.5},
             },
@@ -183,6 +181,12 @@ def spec_examples(catalog_server: CatalogServer) -> Iterator[None]:
             http.post("/namespaces", json={"namespace": levels})
         http.post("/namespaces/accounting%1Ftax/tables", json=SALES_TABLE)
         http.post("/namespaces/accounting/views", json=SALES_VIEW)
+        httpx.post(
+            f"{catalog_server.url}/admin/v1/warehouses/default/namespaces/accounting/functions",
+            json=SALES_FUNCTION,
+            headers=catalog_server.auth_headers,
+            timeout=30,
+        )
     yield
 
 
@@ -206,6 +210,17 @@ SALES_VIEW = {
         "representations": [{"type": "sql", "sql": "SELECT 1", "dialect": "spark"}],
         "default-namespace": ["accounting"],
     },
+}
+
+SALES_FUNCTION = {
+    "name": "sales",
+    "definitions": [
+        {
+            "parameters": [{"name": "amount", "type": "decimal(9,2)"}],
+            "return-type": "decimal(9,2)",
+            "representations": [{"type": "sql", "dialect": "spark", "sql": "amount * 1.2"}],
+        }
+    ],
 }
 
 
