@@ -22,6 +22,7 @@ from catalog import server
 from catalog.app import build_catalog, create_app
 from catalog.auth.access_tokens import load_or_create_signing_key
 from catalog.cli_events import events_app
+from catalog.cli_functions import function_app
 from catalog.cli_governance import namespace_app, protect, trash_app, undrop, unprotect
 from catalog.cli_maintain import maintain_app
 from catalog.connect import duckdb_snippet, pyiceberg_snippet, spark_snippet
@@ -67,6 +68,7 @@ app.command()(undrop)
 app.command()(protect)
 app.command()(unprotect)
 app.add_typer(events_app, name="events")
+app.add_typer(function_app, name="function")
 console = Console()
 log = logging.getLogger("icefloe.cli")
 

@@ -68,6 +68,10 @@ class NoSuchPlanTask(NotFound):
     wire_type = "NoSuchPlanTaskException"
 
 
+class NoSuchFunction(NotFound):
+    wire_type = "NoSuchFunctionException"
+
+
 class Conflict(CatalogError):
     status = 409
     wire_type = "AlreadyExistsException"

@@ -221,6 +221,18 @@ class LoadViewResult(Response):
     config: Properties = Field(default_factory=dict)
 
 
+class ListFunctionsResponse(Response):
+    identifiers: list[list[str]]
+    next_page_token: str | None = Field(default=None, alias="next-page-token")
+
+
+class LoadFunctionResult(Response):
+    """Declared for the OpenAPI document; the service renders these bytes itself."""
+
+    metadata_location: str | None = Field(default=None, alias="metadata-location")
+    metadata: dict[str, Any]
+
+
 class ErrorModel(Response):
     message: str
     type: str

@@ -77,6 +77,13 @@ POLICY: dict[str, Rule] = {
     "replaceView": _write(Target.PATH_NAMESPACE),
     "dropView": _write(Target.PATH_NAMESPACE),
     "renameView": _write(Target.RENAME),
+    "listFunctions": _read(Target.PATH_NAMESPACE),
+    "loadFunction": _read(Target.PATH_NAMESPACE),
+    # admin API, governed like the catalog's own writes: a namespace's writers define its
+    # functions
+    "createFunction": _write(Target.PATH_NAMESPACE),
+    "replaceFunction": _write(Target.PATH_NAMESPACE),
+    "dropFunction": _write(Target.PATH_NAMESPACE),
     # admin API
     "listWarehouses": ADMIN_READ,
     "createWarehouse": ADMIN,

@@ -41,6 +41,9 @@ class EventType(StrEnum):
     VIEW_DROPPED = f"{PREFIX}.view.dropped"
     VIEW_REGISTERED = f"{PREFIX}.view.registered"
     VIEW_UNDROPPED = f"{PREFIX}.view.undropped"
+    FUNCTION_CREATED = f"{PREFIX}.function.created"
+    FUNCTION_REPLACED = f"{PREFIX}.function.replaced"
+    FUNCTION_DROPPED = f"{PREFIX}.function.dropped"
 
 
 @dataclass(frozen=True)

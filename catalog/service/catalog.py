@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from catalog.exceptions import IdempotencyKeyTaken
 from catalog.service.audit import AuditService
 from catalog.service.context import ServiceContext
+from catalog.service.functions import FunctionService
 from catalog.service.namespaces import NamespaceService
 from catalog.service.protect import ProtectionService
 from catalog.service.search import SearchService
@@ -25,6 +26,7 @@ class CatalogService:
         self.namespaces = NamespaceService(context)
         self.tables = TableService(context)
         self.views = ViewService(context)
+        self.functions = FunctionService(context)
         self.tokens = TokenService(context)
         self.audit = AuditService(context)
         self.trash = TrashService(context)

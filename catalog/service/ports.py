@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from catalog.events.types import ChangeEvent
 from catalog.store.records import (
     AuditRecord,
+    FunctionRecord,
     IdempotencyTicket,
     LeaseRecord,
     MaintenancePolicyRecord,
@@ -83,6 +84,20 @@ class CatalogTransaction(Protocol):
     def search(
         self, words: Sequence[str], exact: str, warehouse_id: str | None, offset: int, limit: int
     ) -> list[SearchHit]: ...
+
+    # functions (catalog.store.functions)
+    def function(
+        self, warehouse_id: str, namespace: Sequence[str], name: str
+    ) -> FunctionRecord | None: ...
+    def list_functions(
+        self, namespace_id: str, after: str | None, limit: int | None
+    ) -> list[str]: ...
+    def insert_function(
+        self, namespace: NamespaceRecord, name: str, metadata_json: str
+    ) -> FunctionRecord: ...
+    def functions_in(self, namespace: NamespaceRecord) -> list[FunctionRecord]: ...
+    def swap_function(self, record: FunctionRecord, metadata_json: str) -> None: ...
+    def delete_function(self, record: FunctionRecord) -> bool: ...
 
     # the trash (catalog.store.trash)
     def move_to_trash(

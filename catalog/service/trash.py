@@ -37,6 +37,7 @@ from catalog.exceptions import (
 )
 from catalog.service.audit import Actor
 from catalog.service.context import ServiceContext
+from catalog.service.functions import discard_function, refuse_if_function_protected
 from catalog.service.identifiers import check_namespace, check_new_name, dotted
 from catalog.service.locations import check_no_overlap
 from catalog.service.namespaces import require_namespace
@@ -318,18 +319,21 @@ class TrashService:
         self, warehouse: str, levels: Sequence[str], *, purge: bool, actor: Actor
     ) -> dict[str, Any]:
         """Drop a namespace with everything under it, in one transaction: every table and
-        view to the trash, then the namespaces. A protected namespace or object anywhere in
-        it refuses the whole drop before anything changes."""
+        view to the trash, every function deleted, then the namespaces. A protected namespace
+        or object anywhere in it refuses the whole drop before anything changes."""
         levels = check_namespace(levels)
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
             require_namespace(tx, found.id, levels)
             spaces = tx.namespaces_below(found.id, levels)
             objects = [item for space in spaces for item in tx.objects_in(space)]
+            functions = [item for space in spaces for item in tx.functions_in(space)]
             for space in spaces:
                 refuse_if_namespace_protected(space, "dropped")
             for item in objects:
                 refuse_if_protected(item, "dropped")
+            for function in functions:
+                refuse_if_function_protected(function)
             known = {SEPARATOR.join(space.levels): dict(space.properties) for space in spaces}
             gone = [
                 item
@@ -344,6 +348,8 @@ class TrashService:
                     known_namespaces=known,
                 )
             ]
+            for function in functions:
+                discard_function(tx, found.name, function)
             for space in spaces:
                 tx.delete_namespace(space)
                 tx.emit(

@@ -91,6 +91,28 @@ class CatalogObject(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class CatalogFunction(Base):
+    """A function (the spec's FunctionMetadata, kept whole in `metadata_json`): a name space of
+    its own per namespace, apart from tables and views. `version` is what a replace's
+    compare-and-swap checks, as for `CatalogObject`."""
+
+    __tablename__ = "catalog_functions"
+    __table_args__ = (
+        UniqueConstraint("namespace_id", "name", name="uq_catalog_functions_namespace_name"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    warehouse_id: Mapped[str] = mapped_column(
+        ForeignKey("warehouses.id", ondelete="RESTRICT"), index=True
+    )
+    namespace_id: Mapped[str] = mapped_column(ForeignKey("namespaces.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(255))
+    metadata_json: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class IdempotencyRecord(Base):
     __tablename__ = "idempotency_records"
 

@@ -33,6 +33,18 @@ class NamespaceRecord:
 
 
 @dataclass(frozen=True)
+class FunctionRecord:
+    """A function: its metadata as stored, and the version a replace's swap checks."""
+
+    id: str
+    warehouse_id: str
+    namespace: tuple[str, ...]
+    name: str
+    metadata_json: str
+    version: int
+
+
+@dataclass(frozen=True)
 class ObjectRecord:
     """A table or a view: where its current metadata lives, and the version the CAS checks."""
 

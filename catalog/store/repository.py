@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from sqlalchemy import (
     DateTime,
@@ -48,10 +48,13 @@ from catalog.exceptions import (
 )
 from catalog.integers import integer_problem, metadata_problem
 from catalog.store.database import WRITE_OPTIONS
+from catalog.store.functions import FunctionQueries
+from catalog.store.integrity import violation as _violation
 from catalog.store.models import (
     AUDIT_REQUEST_ID_LENGTH,
     ApiToken,
     AuditEvent,
+    CatalogFunction,
     CatalogObject,
     ChangeEventRow,
     IdempotencyRecord,
@@ -157,16 +160,6 @@ def split_levels(name: str) -> tuple[str, ...]:
     return tuple(name.split(SEPARATOR)) if name else ()
 
 
-def _violation(error: IntegrityError) -> Literal["unique", "foreign_key", "other"]:
-    code = getattr(error.orig, "sqlstate", None)
-    text = str(error.orig).upper()
-    if code == "23505" or "UNIQUE" in text:
-        return "unique"
-    if code == "23503" or "FOREIGN KEY" in text:
-        return "foreign_key"
-    return "other"
-
-
 def _storable(metadata_json: str, new_parts: Mapping[str, Any] | None = None) -> str:
     """The last guard of stored metadata: whichever code path produced the document, no float
     stands where the Iceberg spec has an integer and no integer exceeds 64 bits, for a table
@@ -240,7 +233,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class SqlTransaction(TrashQueries):
+class SqlTransaction(TrashQueries, FunctionQueries):
     """One unit of work against the store.
 
     It counts the namespaces, tables and views it changes and the change events emitted
@@ -415,12 +408,13 @@ class SqlTransaction(TrashQueries):
             select(
                 exists().where(Namespace.parent_id == namespace.id)
                 | exists().where(CatalogObject.namespace_id == namespace.id)
+                | exists().where(CatalogFunction.namespace_id == namespace.id)
             )
         )
         if has_children:
             raise NamespaceNotEmpty(
                 f"Namespace is not empty: {'.'.join(namespace.levels)} still holds tables, "
-                "views or namespaces"
+                "views, functions or namespaces"
             )
         try:
             self._session.execute(delete(Namespace).where(Namespace.id == namespace.id))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,20 +29,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.support.error_model import assert_error
 from tests.support.server import CatalogServer
 
 SPEC_PATH = Path(
     os.environ.get("ICEFLOE_REST_SPEC", "/work/shared/spec/rest-catalog-open-api.yaml")
 )
-
-# Operations the server does not serve yet: each answers 404 (no route), which the spec
-# documents for them, so checking them would prove nothing. A test below keeps this list honest.
-NOT_YET_SERVED = [
-    # Catalog functions: a later issue.
-    "listFunctions",
-    "loadFunction",
-]
 
 CHECKS = [
     not_a_server_error,
@@ -179,6 +169,7 @@ def load_schema(*, max_examples: int, phases: list[str]) -> BaseSchema:
                 "path.namespace": {"dictionary": "namespaces", "probability": 0.5},
                 "path.table": {"dictionary": "names", "probability": 0.5},
                 "path.view": {"dictionary": "names", "probability": 0.5},
+                "path.function": {"dictionary": "names", "probability": 0.5},
                 "body.name": {"dictionary": "names", "probability": 0.5},
                 "body.namespace[*]": {"dictionary": "names", "probability": 0.5},
             },
@@ -206,8 +197,7 @@ def load_schema(*, max_examples: int, phases: list[str]) -> BaseSchema:
             ],
         }
     )
-    schema = schemathesis.openapi.from_dict(official_spec(), config=config)
-    return schema.exclude(operation_id=NOT_YET_SERVED)
+    return schemathesis.openapi.from_dict(official_spec(), config=config)
 
 
 SQLITE_SCHEMA = load_schema(max_examples=30, phases=["examples", "coverage", "fuzzing"])
@@ -224,6 +214,12 @@ def spec_examples(catalog_server: CatalogServer) -> Iterator[None]:
             http.post("/namespaces", json={"namespace": levels})
         http.post("/namespaces/accounting%1Ftax/tables", json=SALES_TABLE)
         http.post("/namespaces/accounting/views", json=SALES_VIEW)
+        httpx.post(
+            f"{catalog_server.url}/admin/v1/warehouses/default/namespaces/accounting/functions",
+            json=SALES_FUNCTION,
+            headers=catalog_server.auth_headers,
+            timeout=30,
+        )
     yield
 
 
@@ -247,6 +243,17 @@ SALES_VIEW = {
         "representations": [{"type": "sql", "sql": "SELECT 1", "dialect": "spark"}],
         "default-namespace": ["accounting"],
     },
+}
+
+SALES_FUNCTION = {
+    "name": "sales",
+    "definitions": [
+        {
+            "parameters": [{"name": "amount", "type": "decimal(9,2)"}],
+            "return-type": "decimal(9,2)",
+            "representations": [{"type": "sql", "dialect": "spark", "sql": "amount * 1.2"}],
+        }
+    ],
 }
 
 
@@ -303,25 +310,3 @@ def test_postgres_catalog_answers_as_the_spec_documents(
     case: Case, catalog_server: CatalogServer, spec_examples: None, session: requests.Session
 ) -> None:
     call_and_validate(case, catalog_server, session)
-
-
-def spec_operation(operation_id: str) -> tuple[str, str]:
-    for path, path_item in published_spec()["paths"].items():
-        for method, operation in path_item.items():
-            if method in HTTP_METHODS and operation["operationId"] == operation_id:
-                return method.upper(), path
-    raise LookupError(operation_id)
-
-
-@pytest.mark.parametrize("operation_id", NOT_YET_SERVED)
-@pytest.mark.parametrize("catalog_server", ["sqlite"], indirect=True)
-def test_operations_left_out_are_ones_the_server_does_not_serve(
-    catalog_server: CatalogServer, operation_id: str
-) -> None:
-    """Once the server serves one, it belongs in the conformance run: take it off the list."""
-    method, path = spec_operation(operation_id)
-    url = re.sub(r"\{[^}]+\}", "x", path.replace("{prefix}", "default"))
-    response = httpx.request(
-        method, f"{catalog_server.url}{url}", headers=catalog_server.auth_headers, json={}
-    )
-    assert assert_error(response, 404, "NotFoundException").startswith("No route")
