@@ -8,8 +8,11 @@ planner's memory bound. Small scans (at most `submit_manifests` data manifests a
 answer `completed` at once: their files inline when they fit one page, else as plan tasks.
 Larger scans answer `submitted`; fetchPlanningResult then hands out their plan tasks.
 
-Cancelling records the plan's digest until its tokens expire: later fetches of the plan or its
-tasks are 404, and a page being planned for it stops between manifests.
+Cancelling records the plan's digest until its tokens expire, in the database (table
+`cancelled_plans`) so that every worker sees it, and in this process's set (a first-level
+cache that also stops a page being planned here between manifests): later fetches of the plan
+or its tasks are 404 on every worker. The database check is one read by primary key in the
+transaction that loads the table anyway.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -57,6 +61,7 @@ class _Table:
     name: str
     metadata: TableMetadata
     io: ConfinedFileIO
+    cancelled: bool = False  # the plan asked about is cancelled (as the database says)
 
 
 class Planner:
@@ -88,9 +93,10 @@ class Planner:
     ) -> bytes:
         request = _parse_request(body)
         table = self._load(warehouse, namespace, name)
-        scan = self._describe(table.metadata, request)
+        expires = self._signer.expiry()  # the plan's tasks expire with it
+        scan = {**self._describe(table.metadata, request), "exp": expires}
         # the nonce: two identical scans are two plans (cancelling one leaves the other)
-        plan_id = self._signer.sign({**scan, "k": "plan", "n": secrets.token_hex(8)})
+        plan_id = self._signer.sign({**scan, "k": "plan", "n": secrets.token_hex(8)}, expires)
         planner, snapshot, added_by = self._planner(table, scan)
         if snapshot is None:
             return orjson.dumps({"status": "completed", "plan-id": plan_id})
@@ -107,20 +113,18 @@ class Planner:
         plan_id: str,
         delegation: Delegation,
     ) -> bytes:
-        table = self._load(warehouse, namespace, name)
-        scan = self._verified(plan_id, table, "plan", NoSuchPlanId)
+        scan, table = self._verified(plan_id, "plan", NoSuchPlanId, warehouse, namespace, name)
         planner, snapshot, added_by = self._planner(table, scan)
         if snapshot is None:
             return orjson.dumps({"status": "completed", "plan-id": plan_id})
         return self._completed(table, scan, plan_id, planner, snapshot, added_by, delegation)
 
     def cancel(self, warehouse: str, namespace: Sequence[str], name: str, plan_id: str) -> None:
-        table = self._load(warehouse, namespace, name)
-        scan = self._verified(plan_id, table, "plan", NoSuchPlanId)
-        with self._lock:
-            now = int(time.time())
-            self._cancelled = {k: v for k, v in self._cancelled.items() if v >= now}
-            self._cancelled[digest(plan_id)] = int(scan["exp"])
+        scan, _ = self._verified(plan_id, "plan", NoSuchPlanId, warehouse, namespace, name)
+        plan, expires = digest(plan_id), int(scan["exp"])
+        with self._context.store.write() as tx:
+            tx.cancel_plan(plan, datetime.fromtimestamp(expires, UTC), datetime.now(UTC))
+        self._remember(plan, expires)
 
     def fetch_scan_tasks(
         self, warehouse: str, namespace: Sequence[str], name: str, body: Any
@@ -128,8 +132,7 @@ class Planner:
         task = body.get("plan-task") if isinstance(body, dict) else None
         if not isinstance(task, str):
             raise BadRequest("Invalid request: plan-task: a string is required")
-        table = self._load(warehouse, namespace, name)
-        scan = self._verified(task, table, "task", NoSuchPlanTask)
+        scan, table = self._verified(task, "task", NoSuchPlanTask, warehouse, namespace, name)
         plan = str(scan["p"])
         planner, snapshot, added_by = self._planner(table, scan)
         if snapshot is None:
@@ -157,6 +160,12 @@ class Planner:
     def is_cancelled(self, plan: str) -> bool:
         with self._lock:
             return plan in self._cancelled
+
+    def _remember(self, plan: str, expires: int) -> None:
+        with self._lock:
+            now = int(time.time())
+            self._cancelled = {k: v for k, v in self._cancelled.items() if v >= now}
+            self._cancelled[plan] = expires
 
     def _completed(
         self,
@@ -207,29 +216,42 @@ class Planner:
         deletes = [] if added_by is not None else planner.delete_manifests(snapshot)
         return planner.plan(manifests, deletes, added_by, lambda: self.is_cancelled(plan))
 
-    def _load(self, warehouse: str, namespace: Sequence[str], name: str) -> _Table:
+    def _load(
+        self, warehouse: str, namespace: Sequence[str], name: str, plan: str | None = None
+    ) -> _Table:
+        """The table; with `plan`, also whether another worker cancelled that plan (one read
+        by primary key in the same transaction)."""
         with self._context.store.read() as tx:
             found = self._context.warehouse(tx, warehouse)
             record = require_object(tx, found.id, namespace, name, "table")
+            cancelled = plan is not None and tx.plan_cancelled(plan)
         metadata = parse_table_metadata(record.metadata_json)
         io = ConfinedFileIO(TableStorage(self._context, found, metadata.location))
-        return _Table(found, tuple(namespace), name, metadata, io)
+        return _Table(found, tuple(namespace), name, metadata, io, cancelled)
 
     def _verified(
-        self, token: str, table: _Table, kind: str, missing: type[NotFound]
-    ) -> dict[str, Any]:
+        self,
+        token: str,
+        kind: str,
+        missing: type[NotFound],
+        warehouse: str,
+        namespace: Sequence[str],
+        name: str,
+    ) -> tuple[dict[str, Any], _Table]:
+        """The token's scan and its table, or `missing` (404) when the token is not genuine,
+        not of this kind or table, or its plan was cancelled here or by any other worker."""
         try:
             scan = self._signer.verify(token)
-        except InvalidToken as error:
-            raise missing(f"{_NOUN[kind]} not found: {digest(token)}") from error
+        except InvalidToken:
+            scan = {}
         plan = digest(token) if kind == "plan" else str(scan.get("p"))
-        if (
-            scan.get("k") != kind
-            or scan.get("t") != str(table.metadata.table_uuid)
-            or self.is_cancelled(plan)
-        ):
+        known = scan.get("k") == kind and not self.is_cancelled(plan)
+        table = self._load(warehouse, namespace, name, plan if known else None)
+        if not known or table.cancelled or scan.get("t") != str(table.metadata.table_uuid):
+            if table.cancelled:
+                self._remember(plan, int(scan["exp"]))
             raise missing(f"{_NOUN[kind]} not found: {digest(token)}")
-        return scan
+        return scan, table
 
     def _describe(self, metadata: TableMetadata, request: PlanTableScanRequest) -> dict[str, Any]:
         """What the tokens carry: the scan, checked against the table."""

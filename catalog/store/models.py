@@ -255,6 +255,16 @@ class TrashedObject(Base):
     )
 
 
+class CancelledPlan(Base):
+    """A cancelled scan plan (by its token's digest), until its tokens expire: every worker
+    answers a plan's tokens, so every worker must see its cancellation."""
+
+    __tablename__ = "cancelled_plans"
+
+    plan: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class SearchEntry(Base):
     """What search finds of one namespace, table or view (`catalog.store.search_index`).
 

@@ -66,6 +66,7 @@ from catalog.store.models import (
     Warehouse,
     utcnow,
 )
+from catalog.store.plan_cancellations import PlanCancellationQueries
 from catalog.store.records import (
     AuditRecord,
     IdempotencyTicket,
@@ -233,7 +234,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class SqlTransaction(TrashQueries, FunctionQueries):
+class SqlTransaction(TrashQueries, FunctionQueries, PlanCancellationQueries):
     """One unit of work against the store.
 
     It counts the namespaces, tables and views it changes and the change events emitted

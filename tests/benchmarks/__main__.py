@@ -28,6 +28,7 @@ from tests.benchmarks import (
     bench_list,
     bench_load_table,
     bench_metadata_growth,
+    bench_planning,
     bench_polaris,
     bench_pyiceberg_append,
     bench_search,
@@ -47,6 +48,7 @@ SUITES: dict[str, Callable[[Workspace], SuiteResult]] = {
     "pyiceberg_append": bench_pyiceberg_append.run,
     "list": bench_list.run,
     "search": bench_search.run,
+    "planning": bench_planning.run,
     "s3": external_s3.run,
     "polaris": bench_polaris.run,
 }

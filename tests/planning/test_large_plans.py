@@ -139,3 +139,28 @@ def test_the_manifest_cache_serves_repeated_plans(
     before = metric(planning_server, hit)
     api.post("/namespaces/large/tables/t/plan", json=body)
     assert metric(planning_server, hit) > before
+
+
+def test_a_plan_answered_at_once_with_more_than_one_page_hands_out_plan_tasks(
+    client_planned: RestCatalog, api: httpx.Client
+) -> None:
+    """Between one page and the `submitted` threshold: `completed` at once, as plan tasks."""
+    manifests = TASK_MANIFESTS + 2
+    assert manifests <= SUBMIT_MANIFESTS
+    client_planned.create_namespace("paged")
+    table = client_planned.create_table(
+        "paged.t", schema=Schema(NestedField(1, "id", LongType(), required=False))
+    )
+    commit_files(table, data_groups=[[fake_data_file(table, m, m, m)] for m in range(manifests)])
+
+    answer = api.post("/namespaces/paged/tables/t/plan", json={})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "completed"
+    tasks = answer.json()["plan-tasks"]
+    assert len(tasks) == 2
+    paths = []
+    for task in tasks:
+        page = api.post("/namespaces/paged/tables/t/tasks", json={"plan-task": task})
+        assert page.status_code == 200, page.text
+        paths += [t["data-file"]["file-path"] for t in page.json()["file-scan-tasks"]]
+    assert len(set(paths)) == manifests

@@ -1,7 +1,7 @@
 """catalog functions (the REST spec's listFunctions and loadFunction)
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-28 23:00:00
 
 A table of their own rather than a `kind` of `catalog_objects`: a function has no location and
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
