@@ -117,9 +117,12 @@ def test_a_pyiceberg_table_shows_its_columns_partitioning_and_snapshots(
 ) -> None:
     sign_in(page, server, server.token)
     page.get_by_role("link", name="default").click()
+    page.get_by_label("Search names").fill("orders")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("list", name="Search results")).to_contain_text("sales.orders")
     page.get_by_role("button", name="Expand sales").wait_for()
-    page.get_by_role("link", name="sales").click()
-    page.get_by_role("link", name="orders").click()
+    page.get_by_role("link", name="sales", exact=True).click()
+    page.get_by_role("link", name="orders", exact=True).click()
     expect(page.get_by_role("heading", name="orders", level=1)).to_be_visible()
     schema = page.get_by_role("table", name="Schema")
     for column in ("id", "region", "customer", "name", "tags", "element", "prices", "key"):
@@ -291,3 +294,27 @@ def test_an_incompatible_file_is_refused_with_a_reason_and_adds_no_snapshot(
     shoot(page, "upload-error")
     catalog = RestCatalog("icefloe", uri=server.url, warehouse="default", token=server.token)
     assert len(catalog.load_table(orders).metadata.snapshots) == 2
+
+
+def test_a_table_created_from_a_csv_file_opens_with_its_inferred_columns(
+    page: Page, server: CatalogServer, orders: str, tmp_path: Path
+) -> None:
+    skip_unless_offered(
+        httpx.post(
+            f"{server.url}/admin/v1/warehouses/default/namespaces/sales/uploads",
+            json={"file-name": "a.csv", "content-type": "text/csv", "content-length": 4},
+            headers=server.auth_headers,
+        )
+    )
+    csv = tmp_path / "cities.csv"
+    csv.write_text("city,population\nLisbon,545000\nPorto,232000\n")
+    sign_in(page, server, server.token)
+    page.goto(f"{server.url}/ui/w/default/n/sales")
+    page.get_by_label("Parquet or CSV file").set_input_files(str(csv))
+    page.get_by_label("Table name").fill("cities")
+    page.get_by_role("button", name="Create table from file").click()
+    expect(page.get_by_role("heading", name="cities", level=1)).to_be_visible()
+    schema = page.get_by_role("table", name="Schema")
+    expect(schema.get_by_role("cell", name="population", exact=True)).to_be_visible()
+    catalog = RestCatalog("icefloe", uri=server.url, warehouse="default", token=server.token)
+    assert catalog.load_table("sales.cities").scan().to_arrow().num_rows == 2

@@ -16,5 +16,3 @@ export async function uploadFile(slotPath, file) {
   return slot;
 }
 
-/** True when the server has no upload or preview endpoints yet (answers 404 on the route). */
-export const notOffered = (error) => error && error.status === 404 && /not found/i.test(error.message) && !/table|namespace/i.test(error.type || "");
