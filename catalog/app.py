@@ -42,6 +42,7 @@ from catalog.api.security import Authenticator
 from catalog.api.tables_fast import TablesFastPath
 from catalog.auth.access_tokens import AccessTokenIssuer, load_or_create_signing_key
 from catalog.auth.oidc import OidcVerifier, parse_role_map
+from catalog.console import routes as console_ui
 from catalog.embedded_store import EmbeddedStore
 from catalog.events.dispatcher import Delivering, Dispatcher
 from catalog.events.sinks import NatsSink, Sink, WebhookSink
@@ -257,6 +258,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     for router in routers:
         app.include_router(router)
     app.state.endpoints = config.supported_endpoints(routers)
+    console_ui.install(app, settings)  # after the API: its paths match first
     install_error_handlers(app)
     # The fast paths are added first, so they run inside the request context (request id, URL
     # checks, access log); loadTable, the most frequent, meets the request first.

@@ -96,6 +96,17 @@ class Settings(BaseSettings):
         '"warehouses": ["default"]}}.',
     )
     oidc_leeway_seconds: int = 60
+    console_client_id: str | None = Field(
+        default=None,
+        description="The browser console's public OIDC client id (authorization code + PKCE); "
+        "unset: the console signs in with API tokens only.",
+    )
+    console_oidc_scope: str = "openid profile"
+    console_connect_origins: list[str] = Field(
+        default_factory=list,
+        description="More origins the console may call (its Content-Security-Policy "
+        "connect-src), e.g. an external object store that takes presigned uploads.",
+    )
     embedded_s3: bool = Field(
         default=True, description="Serve the embedded S3-compatible store beside the catalog."
     )
