@@ -99,7 +99,7 @@ class PreparedReads:
     `MAX_IDLE` wait there. One that fails is closed: a database that restarted costs one
     request the fast path (it goes the full way, which retries on a fresh pooled connection)."""
 
-    MAX_IDLE = 4
+    MAX_IDLE = 8  # `fast.THREADS` plus the event loop: a connection each, mostly
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
