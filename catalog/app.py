@@ -63,7 +63,7 @@ from catalog.store.database import create_catalog_engine, is_sqlite, scrub_sqlit
 from catalog.store.listings import Listings
 from catalog.store.migrate import upgrade
 from catalog.store.outbox import Outbox
-from catalog.store.pointers import TablePointers
+from catalog.store.pointers import PreparedReads, TablePointers
 from catalog.store.repository import SqlCatalogStore
 from catalog.vending.r2 import R2Defaults, R2Profiles
 from catalog.vending.registry import VendorRegistry, cloud_factories
@@ -202,6 +202,8 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     outbox = Outbox(catalog.context.store.engine)  # type: ignore[attr-defined]
     dispatcher = build_dispatcher(settings, catalog, outbox)
 
+    fast_reads: list[PreparedReads] = []  # the fast paths' connections, closed at shutdown
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if scheduler is not None:
@@ -211,6 +213,8 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
         await run_in_threadpool(dispatcher.stop)
         if scheduler is not None:
             await run_in_threadpool(scheduler.stop)
+        for reads in fast_reads:
+            reads.close()
         catalog.context.store.engine.dispose()  # type: ignore[attr-defined]
 
     app = FastAPI(
@@ -221,6 +225,10 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
         lifespan=lifespan,
         # No spec path ends in "/": such a path is an unknown route (404), not a 307 elsewhere.
         redirect_slashes=False,
+        # The catalog traces requests itself (`observability.tracing`, in the request context
+        # middleware); FastAPI's own instrumentation would otherwise look the global OpenTelemetry
+        # providers up on every request to find them unconfigured (~10 µs each).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.catalog = catalog
@@ -268,6 +276,8 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     warehouses = WarehouseRecords(catalog.warehouses.get)
     listings = Listings(engine)
     app.add_middleware(CommitFastPath, authenticator=app.state.authenticator, tables=catalog.tables)
+    pointers = TablePointers(engine)
+    fast_reads.extend((listings, pointers))
     app.add_middleware(
         ConfigFastPath,
         authenticator=app.state.authenticator,
@@ -288,7 +298,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     app.add_middleware(
         TablesFastPath,
         authenticator=app.state.authenticator,
-        pointers=TablePointers(engine),
+        pointers=pointers,
         tables=catalog.tables,
         warehouses=warehouses,
         in_thread=in_thread,
