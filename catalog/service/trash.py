@@ -338,7 +338,9 @@ class TrashService:
                     entry.id,
                     destination[0],
                     destination[1],
-                    {"metadata-location": entry.metadata_location},
+                    {"metadata-location": entry.metadata_location}
+                    if entry.metadata_location is not None
+                    else {},
                 )
             )
             tx.insert_audit(

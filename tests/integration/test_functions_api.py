@@ -479,6 +479,18 @@ def test_a_dropped_function_goes_to_the_trash_and_undrop_brings_it_back_unchange
     assert ("undropFunction", f"default/{namespace}/f") in operations
     # Replaced after its undrop, it is the same function: its version went on.
     assert replace_function(catalog_server, namespace, "f", definition("x + 9")).is_success
+    deadline = time.monotonic() + 20
+    while True:
+        events = [
+            (e["type"].rsplit(".", 1)[1], e["data"].get("trash"))
+            for e in all_events(catalog_server)
+            if e["type"].startswith("io.icefloe.function.")
+            and e["data"]["namespace"] == [namespace]
+        ]
+        if len(events) == 4 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert events == [("created", None), ("dropped", True), ("undropped", None), ("replaced", None)]
 
 
 def test_a_function_name_reused_while_in_the_trash_needs_undrop_as(
