@@ -135,7 +135,8 @@ def function_drop(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Drop a function (at once: functions do not go to the trash)."""
+    """Drop a function: to the warehouse's trash, like a table (`icefloe undrop --kind
+    function` brings it back)."""
     namespace, name = _identifier(identifier)
     catalog = _catalog(data_dir, database_url)
     try:

@@ -20,11 +20,13 @@ from catalog.service.audit import CLI
 from catalog.service.catalog import CatalogService
 from catalog.service.protect import Kind
 from catalog.settings import Settings
+from catalog.store.records import TrashKind
 
 console = Console()
 
 trash_app = typer.Typer(
-    help="The trash: dropped tables and views, until their retention ends.", no_args_is_help=True
+    help="The trash: dropped tables, views and functions, until their retention ends.",
+    no_args_is_help=True,
 )
 namespace_app = typer.Typer(
     help="Namespaces: drop one with everything in it.", no_args_is_help=True
@@ -80,7 +82,7 @@ def trash_list(
             entry.dropped_at.strftime("%Y-%m-%d %H:%M:%S"),
             entry.dropped_by,
             entry.expires_at.strftime("%Y-%m-%d %H:%M:%S"),
-            "purge files" if entry.purge_requested else "keep files",
+            "purge files" if entry.purge_requested else "keep files" if entry.location else "",
             entry.id,
         )
     console.print(table)
@@ -119,24 +121,32 @@ def undrop(
     entry_id: Annotated[
         str | None, typer.Option("--id", help="One entry, when the trash holds several.")
     ] = None,
+    kind: Annotated[
+        TrashKind | None,
+        typer.Option("--kind", help="table, view or function: only an entry of this kind."),
+    ] = None,
     warehouse: Warehouse = "default",
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Put a dropped table or view back, with its exact metadata."""
+    """Put a dropped table, view or function back, with its exact metadata."""
     namespace, name = _identifier(identifier)
     destination = _identifier(rename_to) if rename_to else None
     catalog = _catalog(data_dir, database_url)
     try:
         entry, (ns, restored) = catalog.trash.undrop(
-            warehouse, namespace, name, CLI, entry_id=entry_id, rename_to=destination
+            warehouse,
+            namespace,
+            name,
+            CLI,
+            entry_id=entry_id,
+            rename_to=destination,
+            kind=kind,
         )
     except CatalogError as error:
         raise _fail(error.message) from error
-    console.print(
-        f"Undropped {entry.kind} [bold]{'.'.join((*ns, restored))}[/bold] "
-        f"({entry.metadata_location})"
-    )
+    pointer = f" ({entry.metadata_location})" if entry.metadata_location else ""
+    console.print(f"Undropped {entry.kind} [bold]{'.'.join((*ns, restored))}[/bold]{pointer}")
 
 
 @namespace_app.command("drop")

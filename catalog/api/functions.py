@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from catalog.api.deps import CatalogDep, NamespacePath, Prefix
 from catalog.api.maintenance import WarehousePath
 from catalog.api.responses import errors, json_bytes, no_content
-from catalog.api.security import Authorized, authorize
+from catalog.api.security import ActorDep, Authorized, authorize
 from catalog.protocol import ListFunctionsResponse, LoadFunctionResult
 from catalog.service.function_metadata import CreateFunctionRequest, ReplaceFunctionRequest
 from catalog.service.identifiers import check_object_name
@@ -110,7 +110,14 @@ async def replace_function(
     FUNCTION, operation_id="dropFunction", status_code=204, responses=errors(400, 403, 404)
 )
 async def drop_function(
-    prefix: WarehousePath, namespace: NamespacePath, function: FunctionPath, catalog: CatalogDep
+    prefix: WarehousePath,
+    namespace: NamespacePath,
+    function: FunctionPath,
+    catalog: CatalogDep,
+    actor: ActorDep,
 ) -> Response:
-    await run_in_threadpool(catalog.functions.drop, prefix, namespace, function)
+    """To the warehouse's trash (docs/governance.md); 403 for a protected function."""
+    await run_in_threadpool(
+        lambda: catalog.functions.drop(prefix, namespace, function, actor=actor)
+    )
     return no_content()

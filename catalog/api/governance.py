@@ -3,7 +3,7 @@ namespace drops, and deletion protection (catalog admins only)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -43,6 +43,10 @@ class UndropRequest(BaseModel):
     rename_to: Identifier | None = Field(
         default=None, alias="as", description="Undrop under this identifier instead."
     )
+    kind: Literal["table", "view", "function"] | None = Field(
+        default=None,
+        description="Only an entry of this kind (a function may share its name with a table).",
+    )
 
 
 class RetentionRequest(BaseModel):
@@ -64,8 +68,8 @@ async def list_trash(prefix: WarehousePath, catalog: CatalogDep) -> Response:
 async def undrop(
     prefix: WarehousePath, body: UndropRequest, catalog: CatalogDep, actor: ActorDep
 ) -> Response:
-    """Put a dropped table or view back with its exact metadata pointer; 409 when its name
-    (or the one in `as`) is taken now."""
+    """Put a dropped table, view or function back with its exact metadata (pointer); 409 when
+    its name (or the one in `as`) is taken now."""
     rename_to = None
     if body.rename_to is not None:
         rename_to = (check_namespace(body.rename_to.namespace), body.rename_to.name)
@@ -77,6 +81,7 @@ async def undrop(
             actor,
             entry_id=body.id,
             rename_to=rename_to,
+            kind=body.kind,
         )
     )
     result = {

@@ -1,4 +1,5 @@
-"""GET /admin/v1/search: find namespaces, tables and views by name, column or property.
+"""GET /admin/v1/search: find namespaces, tables, views and functions by name, column,
+parameter, property or doc.
 
 Open to any authenticated caller: every hit passes the decision that would let the caller list
 it (`security.refusal` with the listing's privilege rule), so a namespace-narrowed token finds
@@ -25,7 +26,12 @@ from catalog.store.records import SearchHit
 router = APIRouter(prefix="/admin/v1", tags=["Admin API"], dependencies=[Depends(authorize)])
 
 #: The operation whose privilege rule decides whether a caller may see a hit of each kind.
-_SEEN_THROUGH = {"namespace": "loadNamespaceMetadata", "table": "listTables", "view": "listViews"}
+_SEEN_THROUGH = {
+    "namespace": "loadNamespaceMetadata",
+    "table": "listTables",
+    "view": "listViews",
+    "function": "listFunctions",
+}
 
 
 def visible_to(principal: Principal) -> Visible:

@@ -44,6 +44,7 @@ class EventType(StrEnum):
     FUNCTION_CREATED = f"{PREFIX}.function.created"
     FUNCTION_REPLACED = f"{PREFIX}.function.replaced"
     FUNCTION_DROPPED = f"{PREFIX}.function.dropped"
+    FUNCTION_UNDROPPED = f"{PREFIX}.function.undropped"
 
 
 @dataclass(frozen=True)

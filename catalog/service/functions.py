@@ -5,7 +5,8 @@ A function lives in the database only: its metadata document is the row (the spe
 `metadata-location` is optional, and a function has no data files to sit beside). A replace is
 a compare-and-swap on the row's version, retried on a lost race like a view's; every change
 emits its change event in its own transaction, and the audit entry when the CLI made it (the
-API's are written by the access layer). The deletion protection of tables and views applies:
+API's are written by the access layer). A drop sends the function to the warehouse's trash as
+a table's does (`service.trash`). The deletion protection of tables and views applies:
 `icefloe.protected=true` in a function's properties stops its drop, and only an admin may set
 or clear it.
 """
@@ -17,8 +18,8 @@ from collections.abc import Sequence
 
 from catalog.auth.principal import Principal
 from catalog.events.types import EventType, object_event
-from catalog.exceptions import Forbidden, NoSuchFunction, PointerMoved
-from catalog.service.audit import AuditEntry
+from catalog.exceptions import NoSuchFunction, PointerMoved
+from catalog.service.audit import CLI, Actor, AuditEntry
 from catalog.service.context import ServiceContext
 from catalog.service.function_metadata import (
     CreateFunctionRequest,
@@ -33,8 +34,9 @@ from catalog.service.identifiers import check_new_name, dotted
 from catalog.service.namespaces import require_namespace
 from catalog.service.paging import next_token
 from catalog.service.ports import CatalogTransaction
-from catalog.service.protection import PROTECTED, check_property_keys, marked
+from catalog.service.protection import PROTECTED, check_property_keys
 from catalog.service.rendering import dumps
+from catalog.service.trash import discard_function
 from catalog.store.records import FunctionRecord
 
 
@@ -48,26 +50,6 @@ def require_function(
     if record is None:
         raise NoSuchFunction(f"Function does not exist: {dotted((*namespace, name))}")
     return record
-
-
-def refuse_if_function_protected(record: FunctionRecord) -> None:
-    if marked(parse_function_metadata(record.metadata_json).properties):
-        raise Forbidden(
-            f"Function {dotted((*record.namespace, record.name))} is protected "
-            f"({PROTECTED}=true) and cannot be dropped; an admin must clear the mark first"
-        )
-
-
-def discard_function(tx: CatalogTransaction, warehouse: str, record: FunctionRecord) -> None:
-    """Delete a function with its change event (a drop, or a recursive namespace drop):
-    functions have no files and do not go to the trash."""
-    if not tx.delete_function(record):
-        raise NoSuchFunction(f"Function does not exist: {dotted((*record.namespace, record.name))}")
-    tx.emit(
-        object_event(
-            EventType.FUNCTION_DROPPED, warehouse, record.id, record.namespace, record.name
-        )
-    )
 
 
 def load_body(metadata_json: str) -> bytes:
@@ -205,12 +187,13 @@ class FunctionService:
         namespace: Sequence[str],
         name: str,
         *,
+        actor: Actor = CLI,
         audit: AuditEntry | None = None,
     ) -> None:
+        """To the warehouse's trash, or for good when its retention is 0."""
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
             record = require_function(tx, found.id, namespace, name)
-            refuse_if_function_protected(record)
-            discard_function(tx, warehouse, record)
+            discard_function(self._context, tx, found, record, actor=actor)
             if audit is not None:
                 audit.write(tx)

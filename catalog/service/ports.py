@@ -110,6 +110,15 @@ class CatalogTransaction(Protocol):
         now: datetime,
         expires_at: datetime,
     ) -> bool: ...
+    def move_function_to_trash(
+        self,
+        record: FunctionRecord,
+        *,
+        namespaces: dict[str, dict[str, str]],
+        dropped_by: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> bool: ...
     def list_trash(self, warehouse_id: str) -> list[TrashRecord]: ...
     def trashed(
         self, warehouse_id: str, namespace: Sequence[str], name: str

@@ -1,4 +1,5 @@
-"""Search over namespace, table and view names, column names and properties.
+"""Search over namespace, table, view and function names, column and parameter names,
+properties and function docs.
 
 Ranked by the store's index (`catalog.store.search_index`) and filtered by `visible`, which
 the API builds from the same authorization decision the listings use: a hit the caller may not
@@ -47,14 +48,17 @@ def _best_columns(words: list[str], columns: str) -> list[str]:
 
 
 def hit_json(hit: SearchHit, words: list[str]) -> dict[str, Any]:
-    """One result: what it is, where, and which of its fields the query's words were found in."""
+    """One result: what it is, where, and which of its fields the query's words were found in
+    (a function's entry holds parameter names and docs where a table's holds columns and
+    properties, and says so)."""
+    function = hit.kind == "function"
     matched = [
         field
         for field, text in (
             ("name", hit.name),
             ("namespace", " ".join(hit.namespace)),
-            ("columns", hit.columns),
-            ("properties", hit.properties),
+            ("parameters" if function else "columns", hit.columns),
+            ("doc" if function else "properties", hit.properties),
         )
         if _matches(words, text)
     ]
@@ -63,7 +67,8 @@ def hit_json(hit: SearchHit, words: list[str]) -> dict[str, Any]:
         item["namespace"] = list(levels_of(hit))
     else:
         item["identifier"] = {"namespace": list(hit.namespace), "name": hit.name}
-        item["matching-columns"] = _best_columns(words, hit.columns)
+        matching = "matching-parameters" if function else "matching-columns"
+        item[matching] = _best_columns(words, hit.columns)
     return item
 
 

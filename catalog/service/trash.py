@@ -1,4 +1,5 @@
-"""Soft delete: a dropped table or view goes to its warehouse's trash, and comes back from it.
+"""Soft delete: a dropped table, view or function goes to its warehouse's trash, and comes
+back from it.
 
 The contract, in the order things happen:
 
@@ -6,6 +7,8 @@ The contract, in the order things happen:
   transaction: it is gone from loads and listings at once, its name is free, its files stay.
 - An undrop moves the row back, with the same id, metadata pointer and version, under its own
   name or another one; a name taken since is refused (409) rather than replaced.
+- A function is trashed and undropped the same way (it has no files, so nothing to purge);
+  its name is apart from tables' and views', so an undrop may name the `kind` it wants.
 - When the retention ends, the scheduler claims the entry (one conditional write, after which
   no undrop can take it), deletes the files of a table whose drop asked for purge, through the
   table's confined storage (its own location only, with credentials vended for it), and then
@@ -32,19 +35,33 @@ from catalog.exceptions import (
     BadRequest,
     CommitFailed,
     Conflict,
+    Forbidden,
+    NoSuchFunction,
     NoSuchNamespace,
     NotFound,
 )
 from catalog.service.audit import Actor
 from catalog.service.context import ServiceContext
-from catalog.service.functions import discard_function, refuse_if_function_protected
+from catalog.service.function_metadata import parse_function_metadata
 from catalog.service.identifiers import check_namespace, check_new_name, dotted
 from catalog.service.locations import check_no_overlap
 from catalog.service.namespaces import require_namespace
 from catalog.service.ports import CatalogTransaction
-from catalog.service.protection import refuse_if_namespace_protected, refuse_if_protected
+from catalog.service.protection import (
+    PROTECTED,
+    marked,
+    refuse_if_namespace_protected,
+    refuse_if_protected,
+)
 from catalog.service.table_storage import OutsideLocation, TableStorage
-from catalog.store.records import NamespaceRecord, ObjectRecord, TrashRecord, WarehouseRecord
+from catalog.store.records import (
+    FunctionRecord,
+    NamespaceRecord,
+    ObjectRecord,
+    TrashKind,
+    TrashRecord,
+    WarehouseRecord,
+)
 
 log = logging.getLogger("icefloe.trash")
 
@@ -134,6 +151,59 @@ def discard(
     return False
 
 
+def refuse_if_function_protected(record: FunctionRecord) -> None:
+    if marked(parse_function_metadata(record.metadata_json).properties):
+        raise Forbidden(
+            f"Function {dotted((*record.namespace, record.name))} is protected "
+            f"({PROTECTED}=true) and cannot be dropped; an admin must clear the mark first"
+        )
+
+
+def discard_function(
+    context: ServiceContext,
+    tx: CatalogTransaction,
+    warehouse: WarehouseRecord,
+    record: FunctionRecord,
+    *,
+    actor: Actor,
+    known_namespaces: dict[str, dict[str, str]] | None = None,
+) -> bool:
+    """Drop a live function inside the caller's transaction: to the trash, or (retention 0)
+    for good (then True, as `discard` answers). Its change event says which, as a table's
+    does."""
+    refuse_if_function_protected(record)
+    keep = retention(context, warehouse)
+    where = dotted((*record.namespace, record.name))
+    if keep <= timedelta(0):
+        if not tx.delete_function(record):
+            raise NoSuchFunction(f"Function does not exist: {where}")
+        trashed = False
+    else:
+        now = datetime.now(UTC)
+        if not tx.move_function_to_trash(
+            record,
+            namespaces=_namespace_chain(tx, warehouse, record.namespace, known_namespaces),
+            dropped_by=actor.principal,
+            now=now,
+            expires_at=now + keep,
+        ):
+            raise CommitFailed("The function was changed concurrently; retry the drop")
+        trashed = True
+        target = _target(warehouse, record.namespace, record.name)
+        tx.insert_audit(actor.principal, "trashFunction", target, actor.request_id, 200)
+    tx.emit(
+        object_event(
+            EventType.FUNCTION_DROPPED,
+            warehouse.name,
+            record.id,
+            record.namespace,
+            record.name,
+            {"trash": trashed},
+        )
+    )
+    return not trashed
+
+
 def _event(
     kind: EventType, warehouse: WarehouseRecord, record: ObjectRecord, data: dict[str, Any]
 ) -> ChangeEvent:
@@ -157,6 +227,17 @@ def purge_files(
         return 0
     log.info("event=table_purged table=%s files=%d", name, deleted)
     return deleted
+
+
+_UNDROPPED: dict[TrashKind, EventType] = {
+    "table": EventType.TABLE_UNDROPPED,
+    "view": EventType.VIEW_UNDROPPED,
+    "function": EventType.FUNCTION_UNDROPPED,
+}
+
+
+def _what(kind: TrashKind) -> str:
+    return kind.capitalize()
 
 
 def trash_json(entry: TrashRecord) -> dict[str, Any]:
@@ -215,15 +296,18 @@ class TrashService:
         *,
         entry_id: str | None = None,
         rename_to: tuple[Sequence[str], str] | None = None,
+        kind: TrashKind | None = None,
     ) -> tuple[TrashRecord, tuple[tuple[str, ...], str]]:
-        """Put the most recently dropped `namespace.name` back (or the entry `entry_id`), as
-        it was or as `rename_to`; a missing original namespace is re-created as it was."""
+        """Put the most recently dropped `namespace.name` (of that `kind`, when given) back,
+        or the entry `entry_id`, as it was or as `rename_to`; a missing original namespace is
+        re-created as it was. A function's name is apart from tables' and views': only a
+        function of the name stands in its way, and only a table or view in theirs."""
         namespace = check_namespace(namespace)
         if rename_to is not None:
             destination = (check_namespace(rename_to[0]), check_new_name(rename_to[1]))
         with self._context.store.write() as tx:
             found = self._context.warehouse(tx, warehouse)
-            entry = self._entry(tx, found, namespace, name, entry_id)
+            entry = self._entry(tx, found, namespace, name, entry_id, kind)
             if rename_to is None:
                 destination = (entry.namespace, entry.name)
             target_ns = tx.namespace(found.id, destination[0])
@@ -231,31 +315,37 @@ class TrashService:
                 if destination[0] != entry.namespace:
                     raise NoSuchNamespace(f"Namespace does not exist: {dotted(destination[0])}")
                 target_ns = self._recreate_namespace(tx, found, entry)
-            existing = tx.object(found.id, destination[0], destination[1])
-            if existing is not None:
+            if entry.kind == "function":
+                taken = tx.function(found.id, destination[0], destination[1]) is not None
+                existing_kind = "function"
+            else:
+                existing = tx.object(found.id, destination[0], destination[1])
+                taken, existing_kind = existing is not None, existing.kind if existing else ""
+            if taken:
                 raise AlreadyExists(
                     f"Cannot undrop {dotted((*entry.namespace, entry.name))}: a "
-                    f"{existing.kind} named {dotted((*destination[0], destination[1]))} exists "
+                    f"{existing_kind} named {dotted((*destination[0], destination[1]))} exists "
                     "now; undrop it under another name (`--as`, or `as` in the request)"
                 )
-            check_no_overlap(tx, found.id, entry.location, entry.id)
+            if entry.location is not None:
+                check_no_overlap(tx, found.id, entry.location, entry.id)
             if not tx.restore_from_trash(entry, target_ns, destination[1]):
                 raise Conflict("The entry left the trash or its purge has begun")
             tx.emit(
                 object_event(
-                    EventType.TABLE_UNDROPPED
-                    if entry.kind == "table"
-                    else EventType.VIEW_UNDROPPED,
+                    _UNDROPPED[entry.kind],
                     found.name,
                     entry.id,
                     destination[0],
                     destination[1],
-                    {"metadata-location": entry.metadata_location},
+                    {"metadata-location": entry.metadata_location}
+                    if entry.metadata_location is not None
+                    else {},
                 )
             )
             tx.insert_audit(
                 actor.principal,
-                "undropTable" if entry.kind == "table" else "undropView",
+                f"undrop{_what(entry.kind)}",
                 _target(found, destination[0], destination[1]),
                 actor.request_id,
                 200,
@@ -269,6 +359,7 @@ class TrashService:
         namespace: Sequence[str],
         name: str,
         entry_id: str | None,
+        kind: TrashKind | None,
     ) -> TrashRecord:
         where = dotted((*namespace, name))
         if entry_id is not None:
@@ -277,13 +368,17 @@ class TrashService:
                 entry is None
                 or entry.warehouse_id != warehouse.id
                 or (entry.namespace, entry.name) != (tuple(namespace), name)
+                or kind not in (None, entry.kind)
             ):
                 raise NothingInTrash(f"No entry {entry_id} for {where} in the trash")
         else:
-            entries = tx.trashed(warehouse.id, namespace, name)
+            entries = [
+                e for e in tx.trashed(warehouse.id, namespace, name) if kind in (None, e.kind)
+            ]
             if not entries:
+                what = f"No {kind}" if kind else "Nothing"
                 raise NothingInTrash(
-                    f"Nothing named {where} in the trash of warehouse {warehouse.name}"
+                    f"{what} named {where} in the trash of warehouse {warehouse.name}"
                 )
             entry = entries[0]
         if entry.purge_started_at is not None:
@@ -318,8 +413,8 @@ class TrashService:
     def drop_namespace(
         self, warehouse: str, levels: Sequence[str], *, purge: bool, actor: Actor
     ) -> dict[str, Any]:
-        """Drop a namespace with everything under it, in one transaction: every table and
-        view to the trash, every function deleted, then the namespaces. A protected namespace
+        """Drop a namespace with everything under it, in one transaction: every table, view
+        and function to the trash, then the namespaces. A protected namespace
         or object anywhere in it refuses the whole drop before anything changes."""
         levels = check_namespace(levels)
         with self._context.store.write() as tx:
@@ -348,8 +443,13 @@ class TrashService:
                     known_namespaces=known,
                 )
             ]
-            for function in functions:
-                discard_function(tx, found.name, function)
+            gone_functions = [
+                function
+                for function in functions
+                if discard_function(
+                    self._context, tx, found, function, actor=actor, known_namespaces=known
+                )
+            ]
             for space in spaces:
                 tx.delete_namespace(space)
                 tx.emit(
@@ -371,8 +471,12 @@ class TrashService:
             "objects": [
                 {"namespace": list(item.namespace), "name": item.name, "kind": item.kind}
                 for item in objects
+            ]
+            + [
+                {"namespace": list(item.namespace), "name": item.name, "kind": "function"}
+                for item in functions
             ],
-            "in-trash": len(objects) - len(gone),
+            "in-trash": len(objects) + len(functions) - len(gone) - len(gone_functions),
         }
 
     def expire(self, now: datetime | None = None, actor: Actor | None = None) -> list[Expired]:
@@ -390,7 +494,11 @@ class TrashService:
             with self._context.store.write() as tx:
                 if not tx.claim_trash(entry, now):
                     continue  # another process has it, or it was undropped
-                overlapping = tx.objects_overlapping(warehouse.id, entry.location)
+                overlapping = (
+                    tx.objects_overlapping(warehouse.id, entry.location)
+                    if entry.location is not None
+                    else []
+                )
             try:
                 done.append(self._finish(warehouse, entry, bool(overlapping), actor))
             except Exception:  # storage away: the claim goes stale and a later pass retries
@@ -407,9 +515,9 @@ class TrashService:
             # Never expected (placement refuses it), but a live object's files come first.
             log.warning("event=purge_refused reason=live_object_overlaps table=%s", entry.name)
             purge = False
-        if purge:
+        if purge and entry.location is not None:
             deleted = purge_files(self._context, warehouse, entry.location, entry.name)
-        what = "Table" if entry.kind == "table" else "View"
+        what = _what(entry.kind)
         with self._context.store.write() as tx:
             tx.forget_trash(entry.id)
             tx.insert_audit(

@@ -1,7 +1,8 @@
 """Data access of catalog functions, kept apart from tables and views (`catalog_functions`).
 
 A replace is the same compare-and-swap as a table's commit: one `UPDATE … WHERE version =
-expected`, whose row count says whether another replace moved the function first.
+expected`, whose row count says whether another replace moved the function first. Each change
+keeps the function's search entry in step, in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from catalog.exceptions import AlreadyExists, NoSuchNamespace, PointerMoved
 from catalog.store.integrity import violation
 from catalog.store.models import CatalogFunction, Namespace, utcnow
 from catalog.store.records import FunctionRecord, NamespaceRecord
+from catalog.store.search_index import SearchIndex
 
 SEPARATOR = "\x1f"
 
@@ -26,6 +28,7 @@ class FunctionQueries:
     counts for the change events, like the unit of work's other primitives."""
 
     _session: Session
+    _search: SearchIndex
     _changes: int
 
     def function(
@@ -106,6 +109,9 @@ class FunctionQueries:
             raise NoSuchNamespace(
                 f"Namespace does not exist: {'.'.join(namespace.levels)}"
             ) from error
+        self._search.put_function(
+            function_id, namespace.warehouse_id, namespace.levels, name, metadata_json
+        )
         self._changes += 1
         return FunctionRecord(
             function_id, namespace.warehouse_id, namespace.levels, name, metadata_json, 1
@@ -123,6 +129,7 @@ class FunctionQueries:
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise PointerMoved("The function changed concurrently; refresh and retry")
+        self._search.reindex_function(record.id, metadata_json)
         self._changes += 1
 
     def delete_function(self, record: FunctionRecord) -> bool:
@@ -130,5 +137,7 @@ class FunctionQueries:
             delete(CatalogFunction).where(CatalogFunction.id == record.id)
         )
         deleted = bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        if deleted:
+            self._search.remove(record.id)
         self._changes += deleted
         return deleted

@@ -226,9 +226,10 @@ class MaintenanceRun(Base):
 
 
 class TrashedObject(Base):
-    """A dropped table or view, kept until `expires_at` with everything needed to put it back:
-    its row as it was (same id, pointer and version) and the properties of every namespace
-    level above it, for an undrop after the namespace itself was dropped.
+    """A dropped table, view or function, kept until `expires_at` with everything needed to
+    put it back: its row as it was (same id, pointer and version) and the properties of every
+    namespace level above it, for an undrop after the namespace itself was dropped. A
+    function has no metadata location and no location (both NULL).
 
     Apart from `catalog_objects`, so that the hot queries there never filter dropped rows."""
 
@@ -240,9 +241,9 @@ class TrashedObject(Base):
     namespace: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(8))
-    metadata_location: Mapped[str] = mapped_column(Text)
+    metadata_location: Mapped[str | None] = mapped_column(Text, nullable=True)
     metadata_json: Mapped[str] = mapped_column(Text)
-    location: Mapped[str] = mapped_column(Text, index=True)
+    location: Mapped[str | None] = mapped_column(Text, index=True, nullable=True)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     namespaces: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from catalog.events.types import ChangeEvent
 
 ObjectKind = Literal["table", "view"]
+TrashKind = Literal["table", "view", "function"]
 
 
 @dataclass(frozen=True)
@@ -173,16 +174,17 @@ class MaintenanceRunRecord:
 
 @dataclass(frozen=True)
 class TrashRecord:
-    """A dropped table or view in its warehouse's trash (`id` is the object's own id)."""
+    """A dropped table, view or function in its warehouse's trash (`id` is the object's own
+    id); a function has no metadata location and no location."""
 
     id: str
     warehouse_id: str
     namespace: tuple[str, ...]
     name: str
-    kind: ObjectKind
-    metadata_location: str
+    kind: TrashKind
+    metadata_location: str | None
     metadata_json: str
-    location: str
+    location: str | None
     version: int
     created_at: datetime
     #: Properties of each namespace level above the object when it was dropped, by its

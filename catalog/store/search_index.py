@@ -1,7 +1,9 @@
-"""The search index: one entry per namespace, table and view, written with the object.
+"""The search index: one entry per namespace, table, view and function, written with it.
 
 An entry holds what search looks at: the name, the namespace's levels, the column names of the
-current schema (nested fields included) and the properties (keys and values). The words in them
+current schema (nested fields included) and the properties (keys and values); a function's
+entry holds its parameter names where a table's holds columns, and its docs (the function's,
+each definition's, each parameter's) where a table's holds properties. The words in them
 are indexed by the database itself (migration 0008): SQLite's FTS5, PostgreSQL's full text
 search over a `tsvector`. A query's words are matched as prefixes and must all be found (in any
 of the fields). A name equal to the query comes first; then the first `RANK_WINDOW` matches are
@@ -123,6 +125,31 @@ def object_entry(
     }
 
 
+def function_entry(
+    entity_id: str,
+    warehouse_id: str,
+    levels: Sequence[str],
+    name: str,
+    document: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The row of a function: its parameter names in `columns`, its docs in `properties`
+    (the fields weigh the same: a parameter as a column, a doc as a property)."""
+    definitions = [d for d in document.get("definitions") or [] if isinstance(d, dict)]
+    parameters = [p for d in definitions for p in d.get("parameters") or [] if isinstance(p, dict)]
+    names = dict.fromkeys(str(p.get("name")) for p in parameters if p.get("name") is not None)
+    docs = [document.get("doc"), *(d.get("doc") for d in definitions)]
+    docs += [p.get("doc") for p in parameters]
+    return {
+        "entity_id": entity_id,
+        "warehouse_id": warehouse_id,
+        "kind": "function",
+        "namespace": SEPARATOR.join(levels),
+        "name": name,
+        "columns": indexable(" ".join(names)),
+        "properties": indexable(" ".join(dict.fromkeys(str(d) for d in docs if d))),
+    }
+
+
 #: How many matches (in index order) are ranked. A word every table has (a common column)
 #: matches them all: past the window, matches follow in index (creation) order, so every
 #: match is still reached by paging, only not ranked.
@@ -203,6 +230,26 @@ class SearchIndex:
         document = orjson.loads(metadata_json)
         row = object_entry(entity_id, warehouse_id, kind, levels, name, document)
         self._session.execute(insert(SearchEntry).values(row))
+
+    def put_function(
+        self,
+        entity_id: str,
+        warehouse_id: str,
+        levels: Sequence[str],
+        name: str,
+        metadata_json: str,
+    ) -> None:
+        row = function_entry(entity_id, warehouse_id, levels, name, orjson.loads(metadata_json))
+        self._session.execute(insert(SearchEntry).values(row))
+
+    def reindex_function(self, entity_id: str, metadata_json: str) -> None:
+        row = function_entry(entity_id, "", (), "", orjson.loads(metadata_json))
+        self._session.execute(
+            update(SearchEntry)
+            .where(SearchEntry.entity_id == entity_id)
+            .values(columns=row["columns"], properties=row["properties"])
+            .execution_options(synchronize_session=False)
+        )
 
     def set_properties(self, entity_id: str, properties: Mapping[str, Any]) -> None:
         self._session.execute(

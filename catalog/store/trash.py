@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from catalog.store.models import CatalogObject, Namespace, TrashedObject
-from catalog.store.records import NamespaceRecord, ObjectRecord, TrashRecord
+from catalog.store.models import CatalogFunction, CatalogObject, Namespace, TrashedObject
+from catalog.store.records import FunctionRecord, NamespaceRecord, ObjectRecord, TrashRecord
 from catalog.store.search_index import SearchIndex
 
 SEPARATOR = "\x1f"
@@ -109,6 +109,55 @@ class TrashQueries:
         self._changes += 1
         return True
 
+    def move_function_to_trash(
+        self,
+        record: FunctionRecord,
+        *,
+        namespaces: dict[str, dict[str, str]],
+        dropped_by: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> bool:
+        """Move a live function to the trash (no metadata location, no location, nothing to
+        purge); False when it was no longer there as read."""
+        created_at = self._session.scalar(
+            select(CatalogFunction.created_at).where(
+                CatalogFunction.id == record.id, CatalogFunction.version == record.version
+            )
+        )
+        if created_at is None:
+            return False
+        result = self._session.execute(
+            delete(CatalogFunction).where(
+                CatalogFunction.id == record.id, CatalogFunction.version == record.version
+            )
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        self._session.execute(
+            insert(TrashedObject).values(
+                id=record.id,
+                warehouse_id=record.warehouse_id,
+                namespace=SEPARATOR.join(record.namespace),
+                name=record.name,
+                kind="function",
+                metadata_location=None,
+                metadata_json=record.metadata_json,
+                location=None,
+                version=record.version,
+                created_at=created_at,
+                namespaces=namespaces,
+                purge_requested=False,
+                dropped_by=dropped_by,
+                dropped_at=now,
+                expires_at=expires_at,
+                purge_started_at=None,
+            )
+        )
+        self._search.remove(record.id)
+        self._changes += 1
+        return True
+
     def list_trash(self, warehouse_id: str) -> list[TrashRecord]:
         rows = self._session.scalars(
             select(TrashedObject)
@@ -135,7 +184,8 @@ class TrashQueries:
         return _record(row) if row else None
 
     def restore_from_trash(self, trash: TrashRecord, namespace: NamespaceRecord, name: str) -> bool:
-        """Put a trashed object back as `namespace.name`, with its id, pointer and version;
+        """Put a trashed object back as `namespace.name` (a function among the functions),
+        with its id, pointer and version;
         False when it left the trash meanwhile or its purge has begun. A name taken since is
         the unique constraint's IntegrityError, for the caller to explain."""
         taken = self._session.execute(
@@ -145,6 +195,24 @@ class TrashQueries:
         )
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             return False
+        if trash.kind == "function":
+            self._session.execute(
+                insert(CatalogFunction).values(
+                    id=trash.id,
+                    warehouse_id=trash.warehouse_id,
+                    namespace_id=namespace.id,
+                    name=name,
+                    metadata_json=trash.metadata_json,
+                    version=trash.version,
+                    created_at=trash.created_at,
+                    updated_at=datetime.now(UTC),
+                )
+            )
+            self._search.put_function(
+                trash.id, trash.warehouse_id, namespace.levels, name, trash.metadata_json
+            )
+            self._changes += 1
+            return True
         self._session.execute(
             insert(CatalogObject).values(
                 id=trash.id,

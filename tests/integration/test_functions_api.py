@@ -15,6 +15,15 @@ from typer.testing import CliRunner, Result
 
 from catalog.cli import app
 from tests.support.error_model import assert_error
+from tests.support.governance import (
+    admin,
+    audit_operations,
+    expire_now,
+    new_warehouse,
+    set_retention,
+    trash,
+    undrop,
+)
 from tests.support.server import CatalogServer
 
 
@@ -370,6 +379,7 @@ def test_each_change_is_audited_and_sends_its_change_event(
         ("createFunction", 200),
         ("dropFunction", 204),
         ("replaceFunction", 200),
+        ("trashFunction", 200),
     ]
 
     expected = ["created", "replaced", "dropped"]
@@ -426,4 +436,255 @@ def test_the_cli_creates_replaces_shows_lists_and_drops(
         e["operation"]
         for e in audit
         if e["principal"] == "icefloe-cli" and namespace in e["target"]
-    } == {"createFunction", "replaceFunction", "dropFunction"}
+    } == {"createFunction", "replaceFunction", "dropFunction", "trashFunction"}
+
+
+# The trash (docs/governance.md): a dropped function is kept like a table, and comes back.
+
+
+def drop_function(
+    server: CatalogServer, namespace: str, name: str, warehouse: str = "default"
+) -> httpx.Response:
+    path = functions_path(server, namespace).replace("/default/", f"/{warehouse}/")
+    return httpx.delete(f"{path}/{name}", headers=server.auth_headers)
+
+
+def in_trash(server: CatalogServer, namespace: str, warehouse: str = "default") -> list[Any]:
+    return [
+        (e["name"], e["kind"], e["metadata-location"])
+        for e in trash(server, warehouse)
+        if e["namespace"][0] == namespace
+    ]
+
+
+def test_a_dropped_function_goes_to_the_trash_and_undrop_brings_it_back_unchanged(
+    catalog_server: CatalogServer, http: httpx.Client, namespace: str
+) -> None:
+    before = create_function(catalog_server, namespace, "f").json()
+    assert drop_function(catalog_server, namespace, "f").status_code == 204
+    assert in_trash(catalog_server, namespace) == [("f", "function", None)]
+    assert_error(http.get(f"/namespaces/{namespace}/functions/f"), 404, "NoSuchFunctionException")
+
+    undropped = undrop(catalog_server, f"{namespace}.f", kind="function")
+
+    assert undropped.status_code == 200, undropped.text
+    assert undropped.json()["kind"] == "function"
+    assert http.get(f"/namespaces/{namespace}/functions/f").json() == before
+    assert http.get(f"/namespaces/{namespace}/functions").json()["identifiers"] == [
+        [namespace, "f"]
+    ]
+    assert in_trash(catalog_server, namespace) == []
+    operations = audit_operations(catalog_server)
+    assert ("trashFunction", f"default/{namespace}/f") in operations
+    assert ("undropFunction", f"default/{namespace}/f") in operations
+    # Replaced after its undrop, it is the same function: its version went on.
+    assert replace_function(catalog_server, namespace, "f", definition("x + 9")).is_success
+    deadline = time.monotonic() + 20
+    while True:
+        events = [
+            (e["type"].rsplit(".", 1)[1], e["data"].get("trash"))
+            for e in all_events(catalog_server)
+            if e["type"].startswith("io.icefloe.function.")
+            and e["data"]["namespace"] == [namespace]
+        ]
+        if len(events) == 4 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert events == [("created", None), ("dropped", True), ("undropped", None), ("replaced", None)]
+
+
+def test_a_function_name_reused_while_in_the_trash_needs_undrop_as(
+    catalog_server: CatalogServer, http: httpx.Client, namespace: str
+) -> None:
+    create_function(catalog_server, namespace, "f", definition("x + 1"))
+    drop_function(catalog_server, namespace, "f")
+    create_function(catalog_server, namespace, "f", definition("x + 2"))
+
+    assert_error(
+        undrop(catalog_server, f"{namespace}.f", kind="function"), 409, "AlreadyExistsException"
+    )
+    assert (
+        http.get(f"/namespaces/{namespace}/functions/f").json()["metadata"]["definitions"][0][
+            "versions"
+        ][0]["representations"][0]["sql"]
+        == "x + 2"
+    )
+    moved = undrop(catalog_server, f"{namespace}.f", rename_to=f"{namespace}.f_old")
+    assert moved.status_code == 200, moved.text
+    old = http.get(f"/namespaces/{namespace}/functions/f_old").json()["metadata"]
+    assert old["definitions"][0]["versions"][0]["representations"][0]["sql"] == "x + 1"
+
+
+def test_a_function_and_a_table_of_one_name_are_undropped_by_kind(
+    catalog_server: CatalogServer, http: httpx.Client, namespace: str
+) -> None:
+    """Their names are apart: a live table does not stand in a function's way, and `kind`
+    picks which of the two dropped entries comes back."""
+    schema = {
+        "type": "struct",
+        "fields": [{"id": 1, "name": "a", "type": "int", "required": False}],
+    }
+    create_function(catalog_server, namespace, "same")
+    assert http.post(
+        f"/namespaces/{namespace}/tables", json={"name": "same", "schema": schema}
+    ).is_success
+    drop_function(catalog_server, namespace, "same")
+    assert_error(
+        undrop(catalog_server, f"{namespace}.same", kind="table"), 404, "NotFoundException"
+    )
+
+    assert undrop(catalog_server, f"{namespace}.same", kind="function").status_code == 200
+    assert http.delete(f"/namespaces/{namespace}/tables/same").status_code == 204
+    drop_function(catalog_server, namespace, "same")
+    table_back = undrop(catalog_server, f"{namespace}.same", kind="table")
+    assert table_back.json()["kind"] == "table", table_back.text
+    assert undrop(catalog_server, f"{namespace}.same", kind="function").status_code == 200
+    assert http.get(f"/namespaces/{namespace}/tables/same").status_code == 200
+    assert http.get(f"/namespaces/{namespace}/functions/same").status_code == 200
+
+
+def test_a_recursive_namespace_drop_trashes_its_functions_and_undrop_recreates_the_namespace(
+    catalog_server: CatalogServer, http: httpx.Client, namespace: str
+) -> None:
+    http.post(f"/namespaces/{namespace}/properties", json={"updates": {"owner": "ana"}})
+    create_function(catalog_server, namespace, "f")
+    with admin(catalog_server) as client:
+        dropped = client.delete(f"/warehouses/default/namespaces/{namespace}")
+    assert dropped.status_code == 200, dropped.text
+    assert dropped.json()["objects"] == [
+        {"namespace": [namespace], "name": "f", "kind": "function"}
+    ]
+    assert dropped.json()["in-trash"] == 1
+    assert in_trash(catalog_server, namespace) == [("f", "function", None)]
+
+    assert undrop(catalog_server, f"{namespace}.f").status_code == 200
+
+    assert http.get(f"/namespaces/{namespace}").json()["properties"] == {"owner": "ana"}
+    assert http.get(f"/namespaces/{namespace}/functions/f").status_code == 200
+
+
+def test_a_trashed_function_is_forgotten_when_its_retention_ends_and_retention_zero_is_final(
+    catalog_server: CatalogServer,
+) -> None:
+    kept, final = new_warehouse(catalog_server), new_warehouse(catalog_server, retention_seconds=0)
+    for warehouse in (kept, final):
+        created = httpx.post(
+            f"{catalog_server.url}/v1/{warehouse}/namespaces",
+            json={"namespace": ["ns"]},
+            headers=catalog_server.auth_headers,
+        )
+        assert created.status_code == 200, created.text
+        body = {"name": "f", "definitions": [definition()]}
+        path = f"{catalog_server.url}/admin/v1/warehouses/{warehouse}/namespaces/ns/functions"
+        assert httpx.post(path, json=body, headers=catalog_server.auth_headers).is_success
+        assert drop_function(catalog_server, "ns", "f", warehouse).status_code == 204
+
+    assert in_trash(catalog_server, "ns", final) == []
+    assert_error(undrop(catalog_server, "ns.f", final), 404, "NotFoundException")
+    assert in_trash(catalog_server, "ns", kept) == [("f", "function", None)]
+
+    set_retention(catalog_server, 1, kept)
+    time.sleep(1.1)
+    expired = [e for e in expire_now(catalog_server) if e["warehouse"] == kept]
+
+    assert [(e["name"], e["kind"], e["outcome"]) for e in expired] == [
+        ("f", "function", "forgotten")
+    ]
+    assert in_trash(catalog_server, "ns", kept) == []
+    assert ("forgetFunction", f"{kept}/ns/f") in audit_operations(catalog_server)
+
+
+def test_the_cli_drops_to_the_trash_and_undrops_a_function_by_kind(
+    catalog_server: CatalogServer, http: httpx.Client, namespace: str
+) -> None:
+    create_function(catalog_server, namespace, "f")
+    assert icefloe(catalog_server, "function", "drop", f"{namespace}.f").exit_code == 0
+    listed = icefloe(catalog_server, "trash", "list")
+    assert f"{namespace}.f" in listed.stdout and "function" in listed.stdout
+
+    wrong = icefloe(catalog_server, "undrop", f"{namespace}.f", "--kind", "view")
+    assert wrong.exit_code == 1 and "No view named" in wrong.output, wrong.output
+    restored = icefloe(catalog_server, "undrop", f"{namespace}.f", "--kind", "function")
+
+    assert restored.exit_code == 0, restored.output
+    assert "Undropped function" in restored.output
+    assert http.get(f"/namespaces/{namespace}/functions/f").status_code == 200
+
+
+# Search (docs/governance.md): a function is found by its name, its docs and its parameters.
+
+
+def search_hits(server: CatalogServer, query: str, token: str | None = None) -> list[Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else server.auth_headers
+    response = httpx.get(
+        f"{server.url}/admin/v1/search",
+        params={"q": query, "warehouse": "default", "pageSize": 100},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    return [
+        (r["kind"], r["identifier"]["name"], r["matched"], r.get("matching-parameters"))
+        for r in response.json()["results"]
+    ]
+
+
+def test_a_function_is_found_by_name_doc_and_parameter_and_search_follows_its_changes(
+    catalog_server: CatalogServer, namespace: str
+) -> None:
+    word = uuid.uuid4().hex[:8]
+    described = {
+        "parameters": [{"name": f"amount_{word}", "type": "double"}],
+        "return-type": "double",
+        "representations": [{"type": "sql", "dialect": "spark", "sql": "amount * 1.2"}],
+    }
+    body = {"name": f"tax_{word}", "definitions": [described], "doc": f"adds vat{word}"}
+    path = functions_path(catalog_server, namespace)
+    assert httpx.post(path, json=body, headers=catalog_server.auth_headers).is_success
+
+    assert search_hits(catalog_server, f"tax_{word}") == [
+        ("function", f"tax_{word}", ["name", "parameters"], [f"amount_{word}"])
+    ]
+    assert search_hits(catalog_server, f"vat{word}") == [("function", f"tax_{word}", ["doc"], [])]
+    assert search_hits(catalog_server, f"amount {word}") == [
+        ("function", f"tax_{word}", ["name", "parameters"], [f"amount_{word}"])
+    ]
+
+    renamed = {**described, "parameters": [{"name": f"price_{word}", "type": "double"}]}
+    replaced = httpx.put(
+        f"{path}/tax_{word}", json={"definitions": [renamed]}, headers=catalog_server.auth_headers
+    )
+    assert replaced.is_success, replaced.text
+    assert search_hits(catalog_server, f"amount_{word}") == []
+    assert search_hits(catalog_server, f"vat{word}") == []
+    assert [hit[1] for hit in search_hits(catalog_server, f"price_{word}")] == [f"tax_{word}"]
+
+    drop_function(catalog_server, namespace, f"tax_{word}")
+    assert search_hits(catalog_server, f"price_{word}") == []
+    undrop(catalog_server, f"{namespace}.tax_{word}", kind="function")
+    assert [hit[1] for hit in search_hits(catalog_server, f"price_{word}")] == [f"tax_{word}"]
+
+
+def test_a_function_outside_a_narrowed_callers_namespaces_is_not_found(
+    catalog_server: CatalogServer, namespace: str
+) -> None:
+    word = f"secret{uuid.uuid4().hex[:8]}"
+    create_function(catalog_server, namespace, word)
+    narrowed = httpx.post(
+        f"{catalog_server.url}/admin/v1/tokens",
+        json={
+            "name": "narrowed",
+            "permission": "read-only",
+            "warehouses": ["default"],
+            "namespaces": [["elsewhere"]],
+        },
+        headers=catalog_server.auth_headers,
+    )
+    assert narrowed.status_code == 201, narrowed.text
+    reader = httpx.post(
+        f"{catalog_server.url}/admin/v1/tokens",
+        json={"name": "reader", "permission": "read-only", "warehouses": ["default"]},
+        headers=catalog_server.auth_headers,
+    ).json()
+
+    assert [hit[1] for hit in search_hits(catalog_server, word, reader["token"])] == [word]
+    assert search_hits(catalog_server, word, narrowed.json()["token"]) == []

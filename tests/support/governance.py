@@ -54,9 +54,12 @@ def undrop(
     identifier: str,
     warehouse: str = "default",
     rename_to: str | None = None,
+    kind: str | None = None,
 ) -> httpx.Response:
     *namespace, name = identifier.split(".")
     body: dict[str, Any] = {"namespace": namespace, "name": name}
+    if kind is not None:
+        body["kind"] = kind
     if rename_to is not None:
         *as_namespace, as_name = rename_to.split(".")
         body["as"] = {"namespace": as_namespace, "name": as_name}
