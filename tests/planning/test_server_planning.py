@@ -30,6 +30,7 @@ from pyiceberg.typedef import Record
 from pyiceberg.types import DateType, LongType, NestedField, StringType
 
 from tests.planning.files import commit_files, equality_delete, position_delete
+from tests.support.engines import local_replacements, run_sql
 from tests.support.error_model import assert_error
 
 SCHEMA = Schema(
@@ -133,6 +134,27 @@ def test_position_deletes_are_matched_and_applied(
     # written before it: both files get it, as Iceberg plans it.
     with_deletes = [d for _, d in plan(server_planned, f"{space}.t") if d]
     assert len(with_deletes) == 2
+
+
+def test_position_deletes_written_by_duckdb_are_planned_as_the_client_plans_them(
+    server_planned: RestCatalog, client_planned: RestCatalog, space: str, planning_server: Any
+) -> None:
+    """The delete files a real engine writes: DuckDB's iceberg extension, attached to the same
+    catalog as the README shows, deletes rows of a v2 table as position delete files."""
+    table = client_planned.create_table(f"{space}.t", schema=SCHEMA)
+    table.append(batch(0, 6))
+    table.append(batch(6, 6))
+    duck, _ = run_sql("duckdb-bearer", local_replacements(planning_server))
+    try:
+        duck.execute(f"DELETE FROM lake.{space}.t WHERE id IN (1, 7, 8)")
+    finally:
+        duck.close()
+    summary = client_planned.load_table(f"{space}.t").metadata.snapshots[-1].summary
+    assert summary is not None and int(summary["total-position-deletes"]) == 3
+    for row_filter in FILTERS:
+        assert_same(server_planned, client_planned, f"{space}.t", row_filter=row_filter)
+    assert {r["id"] for r in rows(server_planned, f"{space}.t")} == set(range(12)) - {1, 7, 8}
+    assert [d for _, d in plan(server_planned, f"{space}.t") if d]  # the deletes were planned
 
 
 def test_equality_deletes_reach_the_files_written_before_them_in_their_partition(
