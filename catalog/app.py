@@ -181,7 +181,11 @@ def build_planner(settings: Settings, catalog: CatalogService) -> Planner:
     """Plan tokens are signed under the key every worker shares (the access token key)."""
     key = load_or_create_signing_key(settings.data_dir, settings.jwt_signing_key)
     lifetime = int(settings.planning_token_lifetime.total_seconds())
-    limits = PlanningLimits(settings.planning_submit_manifests, settings.planning_task_manifests)
+    limits = PlanningLimits(
+        settings.planning_submit_manifests,
+        settings.planning_task_manifests,
+        settings.planning_read_threads,
+    )
     cache = ManifestCache(settings.planning_cache_bytes)
     return Planner(catalog.context, catalog.tables, cache, TokenSigner(key, lifetime), limits)
 

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     planning_task_manifests: int = Field(
         default=16, ge=1, description="Data manifests per plan task (one fetchScanTasks page)."
     )
+    planning_read_threads: int = Field(
+        default=4,
+        ge=1,
+        description="Threads per process reading a page's manifests in parallel (shared by "
+        "every plan; a request still holds one page).",
+    )
     planning_cache_bytes: int = Field(
         default=256 * 1024 * 1024,
         ge=0,

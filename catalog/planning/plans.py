@@ -21,6 +21,7 @@ import secrets
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +39,7 @@ from catalog.maintenance.table_io import ConfinedFileIO
 from catalog.observability import metrics
 from catalog.planning.cache import ManifestCache
 from catalog.planning.expressions import check_bindable, filter_document, parse_filter
-from catalog.planning.render import content_file
+from catalog.planning.render import RenderedFiles
 from catalog.planning.scan import Cancelled, PlannedFile, ScanPlanner
 from catalog.planning.tokens import InvalidToken, TokenSigner, digest
 from catalog.service.context import ServiceContext
@@ -52,6 +53,7 @@ from catalog.store.records import WarehouseRecord
 class PlanningLimits:
     submit_manifests: int = 64  # more data manifests than this: `submitted`
     task_manifests: int = 16  # data manifests per plan task (one page)
+    read_threads: int = 4  # the process's pool reading a page's manifests in parallel
 
 
 @dataclass
@@ -81,6 +83,8 @@ class Planner:
         self._lock = threading.Lock()
         self._cancelled: dict[str, int] = {}  # plan digest -> expiry (epoch seconds)
         self.pages_active: dict[str, int] = {}  # plan digest -> pages being planned now
+        # one pool for every request of the process: concurrent plans share its threads
+        self._readers = ThreadPoolExecutor(limits.read_threads, "icefloe-planning")
 
     # operations ---------------------------------------------------------------------------
     def plan_table_scan(
@@ -154,7 +158,7 @@ class Planner:
                     self.pages_active[plan] = left
                 else:
                     del self.pages_active[plan]
-        return orjson.dumps(_scan_tasks(planned, table.metadata, scan))
+        return orjson.dumps(_scan_tasks(planned, table.metadata, scan, self.cache))
 
     # helpers ------------------------------------------------------------------------------
     def is_cancelled(self, plan: str) -> bool:
@@ -183,8 +187,10 @@ class Planner:
         page = self._limits.task_manifests
         if len(manifests) <= page:
             planned = self._plan_page(planner, snapshot, manifests, added_by, plan)
-            document.update(_scan_tasks(planned, table.metadata, scan))
+            document.update(_scan_tasks(planned, table.metadata, scan, self.cache))
         else:
+            deletes = [] if added_by is not None else planner.delete_manifests(snapshot)
+            planner.read_ahead([*manifests, *deletes], lambda: self.is_cancelled(plan))
             expires = int(scan["exp"])
             document["plan-tasks"] = [
                 self._signer.sign(
@@ -295,7 +301,12 @@ class Planner:
             schema = _snapshot_schema(metadata, int(scan["s"]))
             metadata = metadata.model_copy(update={"current_schema_id": schema.schema_id})
         planner = ScanPlanner(
-            metadata, table.io, self.cache, parse_filter(scan["f"]), bool(scan["c"])
+            metadata,
+            table.io,
+            self.cache,
+            parse_filter(scan["f"]),
+            bool(scan["c"]),
+            self._readers,
         )
         if "e" in scan:
             added_by = _added_between(metadata, scan.get("a"), int(scan["e"]))
@@ -354,13 +365,14 @@ def _without(document: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 def _scan_tasks(
-    planned: list[PlannedFile], metadata: TableMetadata, scan: dict[str, Any]
+    planned: list[PlannedFile], metadata: TableMetadata, scan: dict[str, Any], cache: ManifestCache
 ) -> dict[str, Any]:
     """ScanTasks: each delete file once, referenced by index from the tasks that need it."""
     specs = metadata.specs()
     schema = metadata.schema()
     stats = [int(i) for i in scan.get("sf", [])]
-    delete_files: list[dict[str, Any]] = []
+    files = RenderedFiles(cache, specs, schema, stats)
+    delete_files: list[orjson.Fragment] = []
     index: dict[tuple[str, int | None], int] = {}
     tasks: list[dict[str, Any]] = []
 
@@ -369,12 +381,12 @@ def _scan_tasks(
         key = (file.file_path, getattr(file, "content_offset", None))
         if key not in index:
             index[key] = len(delete_files)
-            delete_files.append(content_file(file, specs[file.spec_id], schema))
+            delete_files.append(files.delete_file(file))
         return index[key]
 
     for item in planned:
         task: dict[str, Any] = {
-            "data-file": content_file(item.data_file, specs[item.data_file.spec_id], schema, stats)
+            "data-file": files.data_file(item.data_file, item.manifest, item.position)
         }
         references = sorted(reference(file) for file in item.deletes)
         if references:

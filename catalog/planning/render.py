@@ -4,6 +4,12 @@ EqualityDeleteFile): the one hand-written rendering of planning, since pyiceberg
 Values follow the spec's PrimitiveTypeValue: dates, times and timestamps as ISO-8601 text,
 decimals and UUIDs as text, binary as hex. Column statistics go out only for the fields the
 client named in `stats-fields` (a plan of 10,000 files is mostly statistics otherwise).
+
+A data file's JSON is rendered once (`RenderedFiles`) and kept in the manifest cache with
+its manifest, as bytes `orjson` places in an answer as they are: a warm plan is mostly a join.
+It is keyed with what the rendering depends on (the partition's types, the statistics' fields
+and types), so a table whose schema evolved, or another client's `stats-fields`, never reads
+a rendering made for other types.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from pyiceberg.conversions import from_bytes
 from pyiceberg.manifest import DataFile, DataFileContent
 from pyiceberg.partitioning import PartitionSpec
@@ -21,6 +28,7 @@ from pyiceberg.types import (
     DateType,
     IcebergType,
     PrimitiveType,
+    StructType,
     TimestampNanoType,
     TimestampType,
     TimestamptzNanoType,
@@ -33,6 +41,8 @@ from pyiceberg.utils.datetime import (
     micros_to_timestamp,
     micros_to_timestamptz,
 )
+
+from catalog.planning.cache import ManifestCache
 
 _CONTENT = {
     DataFileContent.DATA: "data",
@@ -62,12 +72,12 @@ def json_value(value: Any, field_type: IcebergType) -> Any:
 
 def content_file(
     file: DataFile,
-    spec: PartitionSpec,
+    partition_type: StructType,
     schema: Schema,
     stats_field_ids: Collection[int] = (),
 ) -> dict[str, Any]:
-    """The JSON of a data or delete file (partition values in the order of its spec)."""
-    partition_type = spec.partition_type(schema)
+    """The JSON of a data or delete file (partition values in the order of its spec, whose
+    `partition_type` the caller computes once per spec: it is costly)."""
     partition = [
         json_value(file.partition[position], field.field_type)
         for position, field in enumerate(partition_type.fields)
@@ -134,3 +144,70 @@ def _statistics(
             decoded.append(json_value(from_bytes(field_type, bounds[field_id]), field_type))
         if keys:
             document[key] = {"keys": keys, "values": decoded}
+
+
+class RenderedFiles:
+    """The JSON of one plan's files: data files from the manifest cache when rendered before."""
+
+    def __init__(
+        self,
+        cache: ManifestCache,
+        specs: dict[int, PartitionSpec],
+        schema: Schema,
+        stats_field_ids: Collection[int],
+    ) -> None:
+        self._cache = cache
+        self._specs = specs
+        self._schema = schema
+        self._stats = sorted(set(stats_field_ids))
+        self._statistics_types = ",".join(
+            f"{field_id}:{_type_name(schema, field_id)}" for field_id in self._stats
+        )
+        self._partition_types: dict[int, StructType] = {}
+        self._fingerprints: dict[int, str] = {}
+
+    def data_file(self, file: DataFile, manifest: str, position: int) -> orjson.Fragment:
+        """`file` (entry `position` of `manifest`; -1: not from a cached manifest) as JSON."""
+        if position < 0:
+            return orjson.Fragment(self._render(file, self._stats))
+        key = f"{manifest}\x00{self._fingerprint(file.spec_id)}"
+        table = self._cache.rendered(key)
+        found: orjson.Fragment | None = table.get(position)
+        if found is None:
+            rendered = self._render(file, self._stats)
+            table[position] = found = orjson.Fragment(rendered)
+            self._cache.charge(key, len(rendered) + RENDERED_ENTRY_OVERHEAD)
+        return found
+
+    def delete_file(self, file: DataFile) -> orjson.Fragment:
+        """A delete file as JSON (few per plan: not cached)."""
+        return orjson.Fragment(self._render(file, ()))
+
+    def _render(self, file: DataFile, stats: Collection[int]) -> bytes:
+        partition_type = self._partition_type(file.spec_id)
+        return orjson.dumps(content_file(file, partition_type, self._schema, stats))
+
+    def _partition_type(self, spec_id: int) -> StructType:
+        found = self._partition_types.get(spec_id)
+        if found is None:
+            found = self._specs[spec_id].partition_type(self._schema)
+            self._partition_types[spec_id] = found
+        return found
+
+    def _fingerprint(self, spec_id: int) -> str:
+        found = self._fingerprints.get(spec_id)
+        if found is None:
+            found = f"{spec_id}|{self._partition_type(spec_id)}|{self._statistics_types}"
+            self._fingerprints[spec_id] = found
+        return found
+
+
+# A rendering's cost beyond its bytes: the Fragment and its slot in the table.
+RENDERED_ENTRY_OVERHEAD = 100
+
+
+def _type_name(schema: Schema, field_id: int) -> str:
+    try:
+        return str(schema.find_type(field_id))
+    except ValueError:
+        return "?"

@@ -6,11 +6,19 @@ evolution prunes every spec correctly), and the inclusive metrics evaluator on c
 Position deletes and deletion vectors are matched by pyiceberg's `DeleteFileIndex`; equality
 deletes (which pyiceberg does not plan) by the spec's rule here: a higher data sequence number,
 and the same partition, or any partition when the delete's spec is unpartitioned.
+
+A page's manifests are read in parallel on the process's bounded read pool (as PyIceberg reads
+them in its own threads): a cold read is mostly waiting on the object store. A request still
+holds at most its one page of manifests, so memory stays bounded by the page and the cache.
+A plan answered with plan tasks reads its manifests ahead on the same pool (`read_ahead`),
+into the cache only, so that the client's fetchScanTasks find them read or being read.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
 from pyiceberg.expressions import BooleanExpression
@@ -30,7 +38,7 @@ from pyiceberg.table.delete_file_index import DeleteFileIndex
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import Snapshot
 
-from catalog.planning.cache import ManifestCache
+from catalog.planning.cache import DECODED_PER_ENCODED_BYTE, ManifestCache
 
 
 class Cancelled(Exception):
@@ -41,6 +49,8 @@ class Cancelled(Exception):
 class PlannedFile:
     data_file: DataFile
     deletes: list[DataFile] = field(default_factory=list)
+    manifest: str = ""  # the data manifest and the entry's position in it (once decoded):
+    position: int = -1  # what its rendered JSON is cached under
 
 
 class ScanPlanner:
@@ -53,10 +63,12 @@ class ScanPlanner:
         cache: ManifestCache,
         row_filter: BooleanExpression,
         case_sensitive: bool,
+        readers: Executor | None = None,
     ) -> None:
         self._metadata = metadata
         self._io = io
         self._cache = cache
+        self._readers = readers
         self._group = ManifestGroupPlanner(metadata, io, row_filter, case_sensitive)
         self._manifest_evaluators: dict[int, Callable[[ManifestFile], bool]] = {}
         self._partition_evaluators: dict[int, Callable[[DataFile], bool]] = {}
@@ -95,28 +107,26 @@ class ScanPlanner:
         added_by: frozenset[int] | None = None,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> list[PlannedFile]:
-        data_entries: list[ManifestEntry] = []
-        for manifest in data_manifests:
-            if cancelled():
-                raise Cancelled
-            for entry in self._matching_entries(manifest):
+        data_manifests, delete_manifests = list(data_manifests), list(delete_manifests)
+        read = self._read([*data_manifests, *delete_manifests], cancelled)
+        data_entries: list[tuple[str, int, ManifestEntry]] = []
+        for manifest, entries in zip(data_manifests, read, strict=False):
+            for position, entry in entries:
                 if added_by is not None and (
                     entry.status != ManifestEntryStatus.ADDED or entry.snapshot_id not in added_by
                 ):
                     continue
-                data_entries.append(entry)
+                data_entries.append((manifest.manifest_path, position, entry))
         positions = DeleteFileIndex()
         equalities: list[ManifestEntry] = []
-        for manifest in delete_manifests:
-            if cancelled():
-                raise Cancelled
-            for entry in self._matching_entries(manifest):
+        for entries in read[len(data_manifests) :]:
+            for _, entry in entries:
                 if entry.data_file.content == DataFileContent.EQUALITY_DELETES:
                     equalities.append(entry)
                 else:
                     positions.add_delete_file(entry, partition_key=entry.data_file.partition)
         planned = []
-        for entry in data_entries:
+        for path, position, entry in data_entries:
             sequence = entry.sequence_number or INITIAL_SEQUENCE_NUMBER
             data_file = entry.data_file
             deletes = list(positions.for_data_file(sequence, data_file, data_file.partition))
@@ -125,8 +135,49 @@ class ScanPlanner:
                 for delete in equalities
                 if self._equality_delete_applies(delete, sequence, data_file)
             )
-            planned.append(PlannedFile(data_file, deletes))
+            planned.append(PlannedFile(data_file, deletes, path, position))
         return planned
+
+    def read_ahead(self, manifests: Sequence[ManifestFile], cancelled: Callable[[], bool]) -> None:
+        """Starts reading `manifests` into the cache on the pool, unless they would fill more
+        than half of it (then each page reads its own when fetched). Errors are left for the
+        page that reads the manifest to report."""
+        if self._readers is None:
+            return
+        cost = sum(max(1, m.manifest_length) * DECODED_PER_ENCODED_BYTE for m in manifests)
+        if cost > self._cache.max_bytes // 2:
+            return
+
+        def read(manifest: ManifestFile) -> None:
+            if cancelled() or self._cache.cached(manifest.manifest_path):
+                return
+            with contextlib.suppress(Exception):  # the page that needs it reads it again
+                self._entries(manifest)
+
+        for manifest in manifests:
+            self._readers.submit(read, manifest)
+
+    def _read(
+        self, manifests: list[ManifestFile], cancelled: Callable[[], bool]
+    ) -> list[list[tuple[int, ManifestEntry]]]:
+        """Each manifest's matching entries, in order; read on the pool when there are several.
+        A cancelled plan stops before each manifest not yet started."""
+
+        def read(manifest: ManifestFile) -> list[tuple[int, ManifestEntry]]:
+            if cancelled():
+                raise Cancelled
+            return self._matching_entries(manifest)
+
+        if self._readers is None or len(manifests) < 2:
+            return [read(manifest) for manifest in manifests]
+        futures: list[Future[list[tuple[int, ManifestEntry]]]] = [
+            self._readers.submit(read, manifest) for manifest in manifests
+        ]
+        try:
+            return [future.result() for future in futures]
+        finally:
+            for future in futures:
+                future.cancel()  # after an error: the manifests not yet started are skipped
 
     def _equality_delete_applies(
         self, delete: ManifestEntry, data_sequence: int, data_file: DataFile
@@ -141,20 +192,23 @@ class ScanPlanner:
             and delete.data_file.partition == data_file.partition
         )
 
-    def _matching_entries(self, manifest: ManifestFile) -> list[ManifestEntry]:
-        entries: Sequence[ManifestEntry] = self._cache.get(
+    def _entries(self, manifest: ManifestFile) -> Sequence[ManifestEntry]:
+        return self._cache.get(
             manifest.manifest_path,
             manifest.manifest_length,
             lambda: manifest.fetch_manifest_entry(self._io, discard_deleted=True),
         )
+
+    def _matching_entries(self, manifest: ManifestFile) -> list[tuple[int, ManifestEntry]]:
+        entries = self._entries(manifest)
         spec_id = manifest.partition_spec_id
         evaluator = self._partition_evaluators.get(spec_id)
         if evaluator is None:
             evaluator = self._group._build_partition_evaluator(spec_id)
             self._partition_evaluators[spec_id] = evaluator
         return [
-            entry
-            for entry in entries
+            (position, entry)
+            for position, entry in enumerate(entries)
             if evaluator(entry.data_file) and self._metrics_evaluator(entry.data_file)
         ]
 
