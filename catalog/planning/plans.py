@@ -298,7 +298,7 @@ class Planner:
     ) -> tuple[ScanPlanner, Snapshot | None, frozenset[int] | None]:
         metadata = table.metadata
         if scan.get("u") and scan.get("s") is not None:
-            schema = _snapshot_schema(metadata, int(scan["s"]))
+            schema = _scan_schema(metadata, scan)
             metadata = metadata.model_copy(update={"current_schema_id": schema.schema_id})
         planner = ScanPlanner(
             metadata,
@@ -325,6 +325,13 @@ def _parse_request(body: Any) -> PlanTableScanRequest:
     except (ValidationError, ValueError, TypeError) as error:
         first = str(error).splitlines()
         raise BadRequest(f"Invalid scan request: {' '.join(first[:3])}") from error
+
+
+def _scan_schema(metadata: TableMetadata, scan: dict[str, Any]) -> Schema:
+    """The scan's schema: the snapshot's with `use-snapshot-schema`, else the table's."""
+    if scan.get("u") and scan.get("s") is not None:
+        return _snapshot_schema(metadata, int(scan["s"]))
+    return metadata.schema()
 
 
 def _snapshot_schema(metadata: TableMetadata, snapshot_id: int) -> Schema:
@@ -369,7 +376,8 @@ def _scan_tasks(
 ) -> dict[str, Any]:
     """ScanTasks: each delete file once, referenced by index from the tasks that need it."""
     specs = metadata.specs()
-    schema = metadata.schema()
+    # The schema `stats-fields` were resolved against when the plan was made (_describe).
+    schema = _scan_schema(metadata, scan)
     stats = [int(i) for i in scan.get("sf", [])]
     files = RenderedFiles(cache, specs, schema, stats)
     delete_files: list[orjson.Fragment] = []

@@ -298,3 +298,23 @@ def test_stats_fields_bring_those_columns_statistics_in_the_spec_s_value_form(
     assert data_file["null-value-counts"] == {"keys": [1, 3], "values": [0, 0]}
     (plain,) = api.post(f"/namespaces/{space}/tables/t/plan", json={}).json()["file-scan-tasks"]
     assert "lower-bounds" not in plain["data-file"]
+
+
+def test_stats_of_a_column_dropped_since_the_snapshot_come_from_the_snapshot_s_schema(
+    client_planned: RestCatalog, space: str, api: httpx.Client
+) -> None:
+    table = client_planned.create_table(f"{space}.t", schema=SCHEMA)
+    table.append(batch(0, 3))
+    old = table.current_snapshot()
+    assert old is not None
+    with table.update_schema() as update:
+        update.delete_column("day")
+    path = f"/namespaces/{space}/tables/t/plan"
+    then = {"snapshot-id": old.snapshot_id, "use-snapshot-schema": True, "stats-fields": ["day"]}
+    answer = api.post(path, json=then)
+    assert answer.status_code == 200, answer.text
+    (task,) = answer.json()["file-scan-tasks"]
+    assert task["data-file"]["lower-bounds"] == {"keys": [3], "values": ["2024-01-01"]}
+    # Against the current schema the column is unknown: a clear 400, not a guess.
+    now = {"snapshot-id": old.snapshot_id, "stats-fields": ["day"]}
+    assert_error(api.post(path, json=now), 400, "BadRequestException")
