@@ -176,7 +176,7 @@ def namespace_drop(
         raise _fail(error.message) from error
     console.print(
         f"Dropped {len(result['namespaces'])} namespace(s) and {len(result['objects'])} "
-        "table(s) and view(s)"
+        "table(s), view(s) and function(s)"
     )
 
 
