@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
@@ -25,6 +24,7 @@ from catalog.cli_events import events_app
 from catalog.cli_functions import function_app
 from catalog.cli_governance import namespace_app, protect, trash_app, undrop, unprotect
 from catalog.cli_maintain import maintain_app
+from catalog.cli_options import DatabaseUrl, DataDir, fail, open_catalog
 from catalog.connect import duckdb_snippet, pyiceberg_snippet, spark_snippet
 from catalog.data_dir import ADMIN_TOKEN_FILE
 from catalog.embedded_store import EmbeddedStore, record_endpoint
@@ -72,18 +72,6 @@ app.add_typer(function_app, name="function")
 console = Console()
 log = logging.getLogger("icefloe.cli")
 
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Where SQLite and files live.", show_default=False)
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="SQLAlchemy URL (default: SQLite in the data dir).",
-        show_default=False,
-    ),
-]
-
 
 def load_settings(**overrides: Any) -> Settings:
     """Environment (`ICEFLOE_*`) first, then the flags that were given."""
@@ -93,20 +81,6 @@ def load_settings(**overrides: Any) -> Settings:
 
 def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
-
-
-def open_catalog(settings: Settings) -> CatalogService:
-    """The catalog for a CLI command; a catalog error (a wrong secrets key, say) is a message,
-    not a traceback."""
-    try:
-        return build_catalog(settings)
-    except CatalogError as error:
-        raise _fail(error.message) from error
 
 
 def print_connection_help(
@@ -231,7 +205,7 @@ def serve(
     count = worker_count(settings)
     in_memory = files.sqlite_file(settings.resolved_database_url) is None
     if count.count > 1 and is_sqlite_url(settings.resolved_database_url) and in_memory:
-        raise _fail("an in-memory SQLite database cannot be shared by several workers")
+        raise fail("an in-memory SQLite database cannot be shared by several workers")
     files.prepare(settings, create=True)
     embedded = EmbeddedStore.serving(settings) if settings.embedded_s3 else None
     s3_app = embedded.local if embedded else None
@@ -243,7 +217,7 @@ def serve(
         if settings.auth_enabled:
             ensure_admin_token(catalog, settings)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     if not settings.auth_enabled:
         log.warning("event=auth_disabled detail=every_caller_is_an_admin")
         console.print(
@@ -269,7 +243,7 @@ def serve(
         dispatcher.start()
         server.run(apps, settings.host)
     except OSError as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     finally:
         dispatcher.stop()
         if scheduler is not None:
@@ -321,7 +295,7 @@ def serve_workers(
                     else alone
                 )
     except OSError as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     try:
         code = Supervisor(settings, sockets).run()
     finally:
@@ -395,7 +369,7 @@ def warehouse_create(
     try:
         created = catalog.warehouses.create(name, location, storage)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(f"Created warehouse [bold]{created.name}[/bold] at {created.location}")
 
 
@@ -421,7 +395,7 @@ def warehouse_delete(name: str, data_dir: DataDir = None, database_url: Database
     try:
         catalog.warehouses.delete(name)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(f"Deleted warehouse [bold]{name}[/bold]")
 
 
@@ -432,7 +406,7 @@ def approval_show(name: str, data_dir: DataDir = None, database_url: DatabaseUrl
     try:
         settings = catalog.warehouses.approval(name)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     if settings is None:
         console.print(f"Warehouse [bold]{name}[/bold] approves every commit (no approval set).")
         return
@@ -475,7 +449,7 @@ def approval_set(
     try:
         catalog.warehouses.set_approval(name, requested)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(f"Commits to warehouse [bold]{name}[/bold] now need approval.")
 
 
@@ -486,7 +460,7 @@ def approval_clear(name: str, data_dir: DataDir = None, database_url: DatabaseUr
     try:
         catalog.warehouses.clear_approval(name)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(f"Commits to warehouse [bold]{name}[/bold] no longer need approval.")
 
 
@@ -503,7 +477,7 @@ def search(
     try:
         body = catalog.search.search(query, warehouse, None, limit, lambda _: True)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     table = Table("kind", "warehouse", "name", "matched", "columns")
     for hit in orjson.loads(body)["results"]:
         levels = hit.get("namespace") or [
@@ -555,7 +529,7 @@ def token_create(
             _parse_duration(expires_in) if expires_in else None,
         )
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(f"Created token [bold]{issued.record.id}[/bold] ({issued.record.permission}).")
     console.print("Its secret is shown once; keep it safe:")
     console.print(issued.bearer, soft_wrap=True, highlight=False, markup=False)
@@ -591,7 +565,7 @@ def token_revoke(token_id: str, data_dir: DataDir = None, database_url: Database
     try:
         catalog.tokens.revoke(token_id)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(
         f"Revoked token [bold]{token_id}[/bold]: running servers refuse it, and the access"
         " tokens obtained with it, within a second."
@@ -606,7 +580,7 @@ def token_rotate(token_id: str, data_dir: DataDir = None, database_url: Database
     try:
         issued = catalog.tokens.rotate(token_id)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(
         f"New secret for token [bold]{token_id}[/bold]; running servers refuse the old one, and"
         " the access tokens obtained with it, within a second. Shown once:"

@@ -18,16 +18,12 @@ import orjson
 import typer
 from rich.console import Console
 
+from catalog.cli_options import fail
 from catalog.data_dir import ADMIN_TOKEN_FILE
 from catalog.settings import Settings
 
 console = Console(highlight=False)
 events_app = typer.Typer(help="Read the change events (docs/events.md).", no_args_is_help=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
 
 
 def _token(given: str | None, settings: Settings) -> str:
@@ -37,7 +33,7 @@ def _token(given: str | None, settings: Settings) -> str:
     try:
         return path.read_text().strip()
     except OSError as error:
-        raise _fail(f"no --token given and no admin token at {path}: {error.strerror}") from error
+        raise fail(f"no --token given and no admin token at {path}: {error.strerror}") from error
 
 
 def _line(event: dict[str, Any]) -> str:
@@ -48,9 +44,9 @@ def _page(client: httpx.Client, after: int, limit: int) -> tuple[list[dict[str, 
     try:
         response = client.get("/admin/v1/events", params={"after": after, "limit": limit})
     except httpx.HTTPError as error:
-        raise _fail(f"cannot reach the catalog at {client.base_url}: {error}") from error
+        raise fail(f"cannot reach the catalog at {client.base_url}: {error}") from error
     if response.status_code != 200:
-        raise _fail(f"the catalog answered {response.status_code}: {response.text[:500]}")
+        raise fail(f"the catalog answered {response.status_code}: {response.text[:500]}")
     body = response.json()
     return body["events"], int(body["next-after"])
 

@@ -14,9 +14,10 @@ from typing import Annotated, Any
 import orjson
 import typer
 from pydantic import ValidationError
+from rich.console import Console
 from rich.table import Table
 
-from catalog.cli_governance import DatabaseUrl, DataDir, Warehouse, _catalog, _fail, console
+from catalog.cli_options import DatabaseUrl, DataDir, Warehouse, catalog_at, fail
 from catalog.exceptions import CatalogError
 from catalog.service.audit import CLI, AuditEntry
 from catalog.service.function_metadata import (
@@ -26,6 +27,7 @@ from catalog.service.function_metadata import (
 )
 from catalog.service.identifiers import dotted
 
+console = Console()
 function_app = typer.Typer(
     help="Catalog functions (the spec's listFunctions and loadFunction).", no_args_is_help=True
 )
@@ -52,9 +54,9 @@ def _document(path: Path) -> dict[str, Any]:
     try:
         document = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as error:
-        raise _fail(f"{path}: {error}") from error
+        raise fail(f"{path}: {error}") from error
     if not isinstance(document, dict):
-        raise _fail(f"{path}: a JSON object is expected")
+        raise fail(f"{path}: a JSON object is expected")
     return document
 
 
@@ -68,7 +70,7 @@ def _invalid(error: ValidationError) -> typer.Exit:
     problems = "; ".join(
         f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
     )
-    return _fail(f"invalid definition: {problems}")
+    return fail(f"invalid definition: {problems}")
 
 
 @function_app.command("create")
@@ -85,7 +87,7 @@ def function_create(
         request = CreateFunctionRequest.model_validate({**_document(definition), "name": name})
     except ValidationError as error:
         raise _invalid(error) from error
-    catalog = _catalog(data_dir, database_url)
+    catalog = catalog_at(data_dir, database_url)
     try:
         catalog.functions.create(
             warehouse,
@@ -95,7 +97,7 @@ def function_create(
             audit=_audit("createFunction", warehouse, namespace, name),
         )
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(f"Created function [bold]{identifier}[/bold]")
 
 
@@ -113,7 +115,7 @@ def function_replace(
         request = ReplaceFunctionRequest.model_validate(_document(definition))
     except ValidationError as error:
         raise _invalid(error) from error
-    catalog = _catalog(data_dir, database_url)
+    catalog = catalog_at(data_dir, database_url)
     try:
         catalog.functions.replace(
             warehouse,
@@ -124,7 +126,7 @@ def function_replace(
             audit=_audit("replaceFunction", warehouse, namespace, name),
         )
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(f"Replaced function [bold]{identifier}[/bold]")
 
 
@@ -138,13 +140,13 @@ def function_drop(
     """Drop a function: to the warehouse's trash, like a table (`icefloe undrop --kind
     function` brings it back)."""
     namespace, name = _identifier(identifier)
-    catalog = _catalog(data_dir, database_url)
+    catalog = catalog_at(data_dir, database_url)
     try:
         catalog.functions.drop(
             warehouse, namespace, name, audit=_audit("dropFunction", warehouse, namespace, name)
         )
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(f"Dropped function [bold]{identifier}[/bold]")
 
 
@@ -156,11 +158,11 @@ def function_list(
     database_url: DatabaseUrl = None,
 ) -> None:
     """The functions of a namespace."""
-    catalog = _catalog(data_dir, database_url)
+    catalog = catalog_at(data_dir, database_url)
     try:
         body = catalog.functions.list(warehouse, tuple(namespace.split(".")), None, None)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     for levels in orjson.loads(body)["identifiers"]:
         console.print(".".join(levels))
 
@@ -174,11 +176,11 @@ def function_show(
 ) -> None:
     """A function's definitions, their current versions and SQL bodies."""
     namespace, name = _identifier(identifier)
-    catalog = _catalog(data_dir, database_url)
+    catalog = catalog_at(data_dir, database_url)
     try:
         metadata = catalog.functions.metadata(warehouse, namespace, name)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(f"[bold]{identifier}[/bold]  uuid {metadata.function_uuid}")
     if metadata.doc:
         console.print(metadata.doc)

@@ -7,19 +7,17 @@ principal `icefloe-cli`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from catalog.app import build_catalog
+from catalog.cli_options import DatabaseUrl, DataDir, Warehouse, catalog_at, fail
 from catalog.exceptions import CatalogError
 from catalog.service.audit import CLI
 from catalog.service.catalog import CatalogService
 from catalog.service.protect import Kind
-from catalog.settings import Settings
 from catalog.store.records import TrashKind
 
 console = Console()
@@ -31,29 +29,6 @@ trash_app = typer.Typer(
 namespace_app = typer.Typer(
     help="Namespaces: drop one with everything in it.", no_args_is_help=True
 )
-
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Where SQLite and files live.", show_default=False)
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL (default: SQLite in the data dir)."),
-]
-Warehouse = Annotated[str, typer.Option("--warehouse", "-w", help="The warehouse.")]
-
-
-def _catalog(data_dir: Path | None, database_url: str | None) -> CatalogService:
-    given = {"data_dir": data_dir, "database_url": database_url}
-    settings = Settings.model_validate({k: v for k, v in given.items() if v is not None})
-    try:
-        return build_catalog(settings)
-    except CatalogError as error:
-        raise _fail(error.message) from error
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
 
 
 def _identifier(text: str) -> tuple[tuple[str, ...], str]:
@@ -69,11 +44,11 @@ def trash_list(
     warehouse: Warehouse = "default", data_dir: DataDir = None, database_url: DatabaseUrl = None
 ) -> None:
     """What the trash holds, with when each entry expires and whether it will be purged."""
-    catalog = _catalog(data_dir, database_url)
+    catalog = catalog_at(data_dir, database_url)
     try:
         entries = catalog.trash.entries(warehouse)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     table = Table("name", "kind", "dropped", "by", "expires", "at expiry", "id")
     for entry in entries:
         table.add_row(
@@ -91,7 +66,7 @@ def trash_list(
 @trash_app.command("expire")
 def trash_expire(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """The scheduler's trash pass, now: purge or forget every entry whose retention ended."""
-    catalog = _catalog(data_dir, database_url)
+    catalog = catalog_at(data_dir, database_url)
     for done in catalog.trash.expire(actor=CLI):
         name = ".".join((*done.entry.namespace, done.entry.name))
         console.print(f"{done.outcome} {done.warehouse}/{name} ({done.files_deleted} files)")
@@ -105,11 +80,11 @@ def trash_retention(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Set the warehouse's retention (its `icefloe.trash.retention-seconds` property)."""
-    catalog = _catalog(data_dir, database_url)
+    catalog = catalog_at(data_dir, database_url)
     try:
         catalog.trash.set_retention(warehouse, seconds, CLI)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(f"Trash retention of warehouse [bold]{warehouse}[/bold]: {seconds} s")
 
 
@@ -132,7 +107,7 @@ def undrop(
     """Put a dropped table, view or function back, with its exact metadata."""
     namespace, name = _identifier(identifier)
     destination = _identifier(rename_to) if rename_to else None
-    catalog = _catalog(data_dir, database_url)
+    catalog = catalog_at(data_dir, database_url)
     try:
         entry, (ns, restored) = catalog.trash.undrop(
             warehouse,
@@ -144,7 +119,7 @@ def undrop(
             kind=kind,
         )
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     pointer = f" ({entry.metadata_location})" if entry.metadata_location else ""
     console.print(f"Undropped {entry.kind} [bold]{'.'.join((*ns, restored))}[/bold]{pointer}")
 
@@ -165,7 +140,7 @@ def namespace_drop(
     """Drop a namespace; with --recursive, everything in it goes to the trash in one
     transaction (nothing at all when anything in it is protected)."""
     levels = tuple(namespace.split("."))
-    catalog = _catalog(data_dir, database_url)
+    catalog = catalog_at(data_dir, database_url)
     try:
         if recursive:
             result = catalog.trash.drop_namespace(warehouse, levels, purge=purge, actor=CLI)
@@ -173,7 +148,7 @@ def namespace_drop(
             catalog.namespaces.drop(warehouse, levels, None)
             result = {"namespaces": [list(levels)], "objects": []}
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(
         f"Dropped {len(result['namespaces'])} namespace(s) and {len(result['objects'])} "
         "table(s), view(s) and function(s)"
@@ -190,7 +165,7 @@ def _protect(
     try:
         catalog.protection.set(warehouse, kind, namespace, name, protected, CLI)
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(f"{'Protected' if protected else 'Unprotected'} {kind} [bold]{target}[/bold]")
 
 
@@ -205,7 +180,7 @@ def protect(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Mark a table, view or namespace protected: no drop, purge, rename or unregister."""
-    _protect(target, kind, True, warehouse, _catalog(data_dir, database_url))
+    _protect(target, kind, True, warehouse, catalog_at(data_dir, database_url))
 
 
 def unprotect(
@@ -216,4 +191,4 @@ def unprotect(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Clear the protection mark."""
-    _protect(target, kind, False, warehouse, _catalog(data_dir, database_url))
+    _protect(target, kind, False, warehouse, catalog_at(data_dir, database_url))

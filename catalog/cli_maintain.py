@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,12 +19,11 @@ from rich.progress import Progress as ProgressBar
 from rich.table import Table
 from typer.core import TyperGroup
 
-from catalog.app import build_catalog
+from catalog.cli_options import DatabaseUrl, DataDir, Warehouse, fail, open_catalog, settings_from
 from catalog.exceptions import CatalogError
 from catalog.logging import configure_logging
 from catalog.maintenance.control import SKIPPED_COUNT, SKIPPED_FILES, MaintenanceService
 from catalog.maintenance.jobs import JobKind, Progress, TableRef
-from catalog.settings import Settings
 
 console = Console()
 RUN_COMMAND = "run"
@@ -47,41 +47,23 @@ maintain_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DataDir = Annotated[
-    str | None, typer.Option("--data-dir", help="Where SQLite and files live.", show_default=False)
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL (default: SQLite in the data dir)."),
-]
-Warehouse = Annotated[str, typer.Option("--warehouse", "-w", help="The table's warehouse.")]
 
-
-def _service(data_dir: str | None, database_url: str | None) -> MaintenanceService:
-    given = {"data_dir": data_dir, "database_url": database_url}
-    settings = Settings.model_validate({k: v for k, v in given.items() if v is not None})
+def _service(data_dir: Path | None, database_url: str | None) -> MaintenanceService:
+    settings = settings_from(data_dir, database_url)
     # Warnings and errors, as before, but through the escaping formatter: a path or name in a
     # warning is a client's text. Progress is the CLI's own output, not INFO log lines.
     level = max(logging.WARNING, logging.getLevelNamesMapping().get(settings.log_level.upper(), 0))
     configure_logging(logging.getLevelName(level), settings.log_format)
-    try:
-        context = build_catalog(settings).context
-    except CatalogError as error:  # a wrong secrets key, say: a message, not a traceback
-        raise _fail(error.message) from error
+    context = open_catalog(settings).context
     return MaintenanceService(
         context, lease_ttl=timedelta(seconds=settings.maintenance_lease_seconds)
     )
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
-
-
 def _table_ref(warehouse: str, dotted_name: str) -> TableRef:
     *namespace, name = dotted_name.split(".")
     if not namespace or not name:
-        raise _fail(f"name the table as NAMESPACE.TABLE, not {dotted_name!r}")
+        raise fail(f"name the table as NAMESPACE.TABLE, not {dotted_name!r}")
     return TableRef(warehouse, tuple(namespace), name)
 
 
@@ -107,7 +89,7 @@ def maintain_run(
         if wanted
     ]
     if not kinds:
-        raise _fail("choose at least one of --compact, --expire, --orphans")
+        raise fail("choose at least one of --compact, --expire, --orphans")
     ref = _table_ref(warehouse, table)
     service = _service(data_dir, database_url)
     failed = False
@@ -128,7 +110,7 @@ def maintain_run(
             try:
                 run = service.run(ref, kind, dry_run=dry_run, progress=Progress(report))
             except CatalogError as error:
-                raise _fail(error.message) from error
+                raise fail(error.message) from error
         outcome = {"succeeded": "green", "failed": "red"}.get(run.outcome, "yellow")
         title = (
             f"{kind.value}{' (dry run)' if dry_run else ''} of {warehouse}/{table}: run {run.id}"
@@ -219,7 +201,7 @@ def maintain_policy(
             for item in set_:
                 key, sep, value = item.partition("=")
                 if not sep:
-                    raise _fail(f"--set takes key=value, not {item!r}")
+                    raise fail(f"--set takes key=value, not {item!r}")
                 updates[key.strip()] = value.strip()
             current = (
                 service.set_table_policy(ref, updates)
@@ -227,7 +209,7 @@ def maintain_policy(
                 else service.set_warehouse_policy(warehouse, updates)
             )
     except CatalogError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     listing = Table(
         "setting", "effective", "from", title=f"maintenance policy of {table or warehouse}"
     )
