@@ -641,14 +641,13 @@ def test_a_body_that_does_not_say_it_is_json_is_a_bad_request(
 @pytest.mark.parametrize(
     "target",
     [
-        "/",
+        "/unknown",  # `/` itself redirects to the console (tests/console/test_serving.py)
         "/v1",
         "/v2/config",
         "/v1/default",
         "/v1/default/unknown",
-        "/v1/default/namespaces/x/tables/t/plan",
-        "/v1/default/namespaces/x/tables/t/plan/some-plan",
-        "/v1/default/namespaces/x/functions",
+        "/v1/default/namespaces/x/tables/t/plan/some-plan/extra",
+        "/v1/default/namespaces/x/functions/f/extra",
         "/v1/default/namespaces/x/tables/t/extra/segments",
     ],
 )
@@ -670,6 +669,8 @@ def test_unknown_routes_are_not_found(catalog_server: CatalogServer, target: str
         ("GET", "/v1/default/tables/rename", "POST"),
         ("GET", "/v1/default/transactions/commit", "POST"),
         ("TRACE", "/v1/default/namespaces", "GET, POST"),
+        ("GET", "/v1/default/namespaces/x/tables/t/plan", "POST"),
+        ("POST", "/v1/default/namespaces/x/functions", "GET"),
     ],
 )
 def test_a_method_the_route_does_not_serve_is_405_with_allow(
