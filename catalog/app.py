@@ -35,7 +35,7 @@ from catalog.api import (
 from catalog.api.commit_fast import CommitFastPath
 from catalog.api.config_fast import ConfigFastPath
 from catalog.api.errors import install_error_handlers
-from catalog.api.fast import WarehouseRecords
+from catalog.api.fast import FastPaths, WarehouseRecords
 from catalog.api.listing_fast import ListingFastPath
 from catalog.api.middleware import RequestContextMiddleware
 from catalog.api.security import Authenticator
@@ -272,40 +272,42 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     app.state.endpoints = config.supported_endpoints(routers)
     console_ui.install(app, settings)  # after the API: its paths match first
     install_error_handlers(app)
-    # The fast paths are added first, so they run inside the request context (request id, URL
-    # checks, access log); loadTable, the most frequent, meets the request first.
+    # The fast paths are answered from inside the request context (request id, URL checks,
+    # access log): one ASGI layer in front of FastAPI, which looks at a request's method and
+    # path once to find the one fast answerer that may take it.
     engine = app.state.engine
     in_thread = not is_sqlite(engine)
     app.state.authenticate_on_loop = not in_thread  # `security.current_principal`
     warehouses = WarehouseRecords(catalog.warehouses.get)
     listings = Listings(engine)
-    app.add_middleware(CommitFastPath, authenticator=app.state.authenticator, tables=catalog.tables)
     pointers = TablePointers(engine)
     fast_reads.extend((listings, pointers))
-    app.add_middleware(
-        ConfigFastPath,
-        authenticator=app.state.authenticator,
-        listings=listings,
-        catalog=catalog,
-        warehouses=warehouses,
-        default_warehouse=settings.default_warehouse,
-        endpoints=app.state.endpoints,
-        in_thread=in_thread,
+    fast = FastPaths(
+        tables=TablesFastPath(
+            authenticator=app.state.authenticator,
+            pointers=pointers,
+            tables=catalog.tables,
+            warehouses=warehouses,
+            in_thread=in_thread,
+        ),
+        listing=ListingFastPath(
+            authenticator=app.state.authenticator,
+            listings=listings,
+            limits=catalog.context.limits,
+            in_thread=in_thread,
+        ),
+        config=ConfigFastPath(
+            authenticator=app.state.authenticator,
+            listings=listings,
+            catalog=catalog,
+            warehouses=warehouses,
+            default_warehouse=settings.default_warehouse,
+            endpoints=app.state.endpoints,
+            in_thread=in_thread,
+        ),
+        commit=CommitFastPath(authenticator=app.state.authenticator, tables=catalog.tables),
     )
     app.add_middleware(
-        ListingFastPath,
-        authenticator=app.state.authenticator,
-        listings=listings,
-        limits=catalog.context.limits,
-        in_thread=in_thread,
+        RequestContextMiddleware, max_body_bytes=settings.max_request_bytes, fast=fast
     )
-    app.add_middleware(
-        TablesFastPath,
-        authenticator=app.state.authenticator,
-        pointers=pointers,
-        tables=catalog.tables,
-        warehouses=warehouses,
-        in_thread=in_thread,
-    )
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
     return app

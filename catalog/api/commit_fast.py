@@ -63,25 +63,26 @@ class _Request:
 
 
 class CommitFastPath:
-    """ASGI middleware: updateTable (POST) on `/v1/{prefix}/namespaces/{namespace}/tables/
-    {table}` in its plain form; everything else passes through."""
+    """updateTable (POST) on `/v1/{prefix}/namespaces/{namespace}/tables/{table}` in its plain
+    form. Called by `RequestContextMiddleware` (through `fast.FastPaths`) inside the request
+    context: the body cap, the audit of a refusal and the error handling are the full path's."""
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, tables: TableService) -> None:
-        self.app = app
+    def __init__(self, authenticator: Authenticator, tables: TableService) -> None:
         self.authenticator = authenticator
         self.tables = tables
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = _plain_request(scope) if scope["type"] == "http" else None
+    async def handle(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+        """Answer the request, or hand it to `app` (FastAPI) with its body given back."""
+        request = _plain_request(scope)
         if request is None:
-            await self.app(scope, receive, send)
+            await app(scope, receive, send)
             return
         messages, body = await _read_body(receive)
         answer = None
         if body is not None:
             answer = await run_in_threadpool(self.answer, scope, request, body)
         if answer is None:
-            await self.app(scope, _replaying(messages, receive), send)
+            await app(scope, _replaying(messages, receive), send)
             return
         state = scope.setdefault("state", {})
         state["via"] = "fast"

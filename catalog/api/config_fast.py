@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Scope
+from starlette.types import Scope
 
 from catalog.api.config import GET_CONFIG, config_body
 from catalog.api.fast import (
@@ -47,7 +47,6 @@ class _Request:
 class ConfigFastPath(FastPath[_Request]):
     def __init__(
         self,
-        app: ASGIApp,
         authenticator: Authenticator,
         listings: Listings,
         catalog: CatalogService,
@@ -56,7 +55,7 @@ class ConfigFastPath(FastPath[_Request]):
         endpoints: list[str],
         in_thread: bool,
     ) -> None:
-        super().__init__(app, in_thread)
+        super().__init__(in_thread)
         self.authenticator = authenticator
         self.listings = listings
         self.catalog = catalog

@@ -30,16 +30,19 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 from urllib.parse import parse_qsl
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from catalog.api.security import Authenticator
 from catalog.auth.principal import Principal
 from catalog.exceptions import CatalogError
 from catalog.store.records import WarehouseRecord
+
+if TYPE_CHECKING:
+    from catalog.api.commit_fast import CommitFastPath
 
 JSON: Final = (b"content-type", b"application/json")
 
@@ -77,11 +80,10 @@ R = TypeVar("R")
 
 
 class FastPath(ABC, Generic[R]):
-    """ASGI middleware: `match` picks the requests this path may answer, `answer` answers
-    them (or returns None for FastAPI to)."""
+    """One fast answerer: `match` picks the requests it may answer, `answer` answers them (or
+    returns None for FastAPI to). `FastPaths` calls it from inside the request context."""
 
-    def __init__(self, app: ASGIApp, in_thread: bool) -> None:
-        self.app = app
+    def __init__(self, in_thread: bool) -> None:
         self.in_thread = in_thread
 
     @abstractmethod
@@ -97,24 +99,67 @@ class FastPath(ABC, Generic[R]):
         """The response, None for the full path to give it, or ON_A_THREAD when answering
         needs work that may block and `may_block` is False."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = self.match(scope) if scope["type"] == "http" else None
-        if request is not None:
-            if self.in_thread:
+    async def respond(self, scope: Scope, request: R) -> Answer | None:
+        """The answer, where it should run (the loop, or one hop to `THREADS`); when there is
+        one, the scope's state says so for the access line and metrics."""
+        if self.in_thread:
+            outcome = await on_a_thread(self.answer, request, True)
+        else:
+            outcome = self.answer(request, False)
+            if isinstance(outcome, OnAThread):
                 outcome = await on_a_thread(self.answer, request, True)
-            else:
-                outcome = self.answer(request, False)
-                if isinstance(outcome, OnAThread):
-                    outcome = await on_a_thread(self.answer, request, True)
-            if isinstance(outcome, Answer):
-                state = scope.setdefault("state", {})
-                state["via"] = "fast"
-                state["operation"] = self.operation(request)
-                start = {"type": "http.response.start", "status": outcome.status}
-                await send({**start, "headers": outcome.headers})
-                await send({"type": "http.response.body", "body": outcome.body})
-                return
-        await self.app(scope, receive, send)
+        if not isinstance(outcome, Answer):
+            return None
+        state = scope["state"]
+        state["via"] = "fast"
+        state["operation"] = self.operation(request)
+        return outcome
+
+
+class FastPaths:
+    """Which fast answerer, if any, may take a request: the method and the path's shape are
+    looked at once, and only the one answerer for that shape then matches it in full. This
+    runs inside `RequestContextMiddleware` (one ASGI layer for both), so every fast answer
+    gets the request id, the URL and body checks and the access line every request gets."""
+
+    def __init__(
+        self,
+        tables: FastPath[Any],
+        listing: FastPath[Any],
+        config: FastPath[Any],
+        commit: CommitFastPath,
+    ) -> None:
+        self.tables = tables
+        self.listing = listing
+        self.config = config
+        self.commit = commit
+
+    def read(self, scope: Scope) -> tuple[FastPath[Any], Any] | None:
+        """The read answerer for this request and its parsed form, or None."""
+        method = scope["method"]
+        if method != "GET" and method != "HEAD":
+            return None
+        path: str = scope["path"]
+        if not path.startswith("/v1/"):
+            return None
+        slashes = path.count("/")
+        if slashes == 6:
+            answerer: FastPath[Any] = self.tables
+        elif method == "HEAD":
+            return None
+        elif slashes == 3 or slashes == 5:
+            answerer = self.listing
+        elif path == "/v1/config":
+            answerer = self.config
+        else:
+            return None
+        request = answerer.match(scope)
+        return None if request is None else (answerer, request)
+
+    def is_commit(self, scope: Scope) -> bool:
+        """A request the commit answerer should look at (it checks the rest itself)."""
+        path: str = scope["path"]
+        return scope["method"] == "POST" and path.count("/") == 6
 
 
 def authenticated(authenticator: Authenticator, authorization: str | None) -> Principal | None:

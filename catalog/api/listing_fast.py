@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from starlette.types import ASGIApp, Scope
+from starlette.types import Scope
 
 from catalog.api.fast import (
     ON_A_THREAD,
@@ -76,13 +76,12 @@ class _Request:
 class ListingFastPath(FastPath[_Request]):
     def __init__(
         self,
-        app: ASGIApp,
         authenticator: Authenticator,
         listings: Listings,
         limits: Limits,
         in_thread: bool,
     ) -> None:
-        super().__init__(app, in_thread)
+        super().__init__(in_thread)
         self.authenticator = authenticator
         self.listings = listings
         self.limits = limits

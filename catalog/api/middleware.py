@@ -16,6 +16,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog.api.errors import error_body
+from catalog.api.fast import FastPath, FastPaths
+from catalog.logging import line_writer
 from catalog.observability import metrics, tracing
 from catalog.observability.tracing import RequestSpan
 from catalog.service.audit import AuditEntry
@@ -25,9 +27,14 @@ errors_log = logging.getLogger("icefloe.api")
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    """The request context, and the fast paths inside it (`fast`): one ASGI layer, in which a
+    read the fast paths answer is sent directly, with the id header, without the wrapped
+    `receive` and `send` the full path (and the commit answerer) is given."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, fast: FastPaths | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.fast = fast
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,7 +47,6 @@ class RequestContextMiddleware:
         else:
             request_id = _header(scope, b"x-request-id") or secrets.token_hex(16)
         scope.setdefault("state", {})["request_id"] = request_id
-        status = 500
         if not _url_is_utf8(scope):
             await _refuse(send, request_id, 400, "The request URL is not UTF-8 once %-decoded")
             _finish(scope, 400, started, request_id, traced)
@@ -50,6 +56,14 @@ class RequestContextMiddleware:
             await _reject(send, request_id, self.max_body_bytes)
             _finish(scope, 413, started, request_id, traced)
             return
+        fast = self.fast
+        read = None if fast is None else fast.read(scope)
+        if read is not None:
+            answered = await self._fast_read(scope, send, read, request_id)
+            if answered is not None:
+                _finish(scope, answered, started, request_id, traced)
+                return
+        status = 500
         received = 0
 
         async def limited_receive() -> Message:
@@ -74,7 +88,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_id)
+            if fast is not None and fast.is_commit(scope):
+                await fast.commit.handle(scope, limited_receive, send_with_id, self.app)
+            else:
+                await self.app(scope, limited_receive, send_with_id)
         except _BodyTooLarge:
             status = 413
             await _reject(send, request_id, self.max_body_bytes)
@@ -91,6 +108,26 @@ class RequestContextMiddleware:
         finally:
             _finish(scope, status, started, request_id, traced)
             await _audit(scope, status, request_id)
+
+    async def _fast_read(
+        self, scope: Scope, send: Send, read: tuple[FastPath[Any], Any], request_id: str
+    ) -> int | None:
+        """Send the fast answer to `read`, if it has one, and say its status; None when
+        FastAPI should answer instead. An unexpected error is answered as the full path
+        answers one."""
+        answerer, request = read
+        try:
+            answer = await answerer.respond(scope, request)
+        except Exception as error:
+            errors_log.exception("event=unhandled_error path=%s", scope.get("path"))
+            await _refuse(send, request_id, 500, f"Internal server error: {type(error).__name__}")
+            return 500
+        if answer is None:
+            return None
+        headers = [*answer.headers, (b"x-request-id", request_id.encode("latin-1"))]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+        return answer.status
 
 
 class _BodyTooLarge(HTTPException):
@@ -186,9 +223,11 @@ def _finish(
 
 
 def _log(scope: Scope, status: int, started: float, request_id: str) -> None:
-    """The access line. Its record is made directly (`makeRecord`, then `handle`: what
-    `log.info` does, less looking up the caller's frame, which no format shows), since this
-    runs on every request, the fast paths' included."""
+    """The access line. It runs on every request, the fast paths' included: so it is written
+    by `line_writer` (the configured handler's format rendered once a second, one write) when
+    that handler is the only one in the way, and otherwise as a record made directly
+    (`makeRecord`, then `handle`: what `log.info` does, less looking up the caller's frame,
+    which no format shows)."""
     if not log.isEnabledFor(logging.INFO):
         return
     elapsed_ms = (time.perf_counter() - started) * 1000
@@ -200,6 +239,9 @@ def _log(scope: Scope, status: int, started: float, request_id: str) -> None:
         request_id,
         " via=fast" if scope.get("state", {}).get("via") == "fast" else "",
     )
+    writer = line_writer(log)
+    if writer is not None and writer.write(_ACCESS_LINE % args):
+        return
     log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, _ACCESS_LINE, args, None))
 
 

@@ -2,7 +2,7 @@
 
 Every engine's query starts with loadTable; through FastAPI it paid for dependency solving,
 route matching over every route, two worker-thread hops and an ORM session, several times the
-work of the answer itself (docs/performance.md). This layer (a `fast.FastPath`) answers the
+work of the answer itself (docs/performance.md). This answerer (a `fast.FastPath`) answers the
 common request with the same pieces the route uses — the same `Authenticator` and token cache,
 the same decision (`security.refusal` over `POLICY`), the same ETag (`table_etag`), body
 (`load_result`) and access delegation (`tables.delegation_for`, then the table service's
@@ -26,7 +26,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Scope
+from starlette.types import Scope
 
 from catalog.api.fast import (
     ON_A_THREAD,
@@ -112,7 +112,6 @@ class TablesFastPath(FastPath["_Request"]):
 
     def __init__(
         self,
-        app: ASGIApp,
         authenticator: Authenticator,
         pointers: TablePointers,
         tables: TableService,
@@ -120,7 +119,7 @@ class TablesFastPath(FastPath["_Request"]):
         in_thread: bool,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
-        super().__init__(app, in_thread)
+        super().__init__(in_thread)
         self.authenticator = authenticator
         self.pointers = pointers
         self.tables = tables
