@@ -85,28 +85,18 @@ class TrashQueries:
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return False
-        self._session.execute(
-            insert(TrashedObject).values(
-                id=record.id,
-                warehouse_id=record.warehouse_id,
-                namespace=SEPARATOR.join(record.namespace),
-                name=record.name,
-                kind=record.kind,
-                metadata_location=record.metadata_location,
-                metadata_json=record.metadata_json,
-                location=record.location,
-                version=record.version,
-                created_at=created_at,
-                namespaces=namespaces,
-                purge_requested=purge_requested,
-                dropped_by=dropped_by,
-                dropped_at=now,
-                expires_at=expires_at,
-                purge_started_at=None,
-            )
+        self._enter_trash(
+            record,
+            kind=record.kind,
+            metadata_location=record.metadata_location,
+            location=record.location,
+            purge_requested=purge_requested,
+            created_at=created_at,
+            namespaces=namespaces,
+            dropped_by=dropped_by,
+            now=now,
+            expires_at=expires_at,
         )
-        self._search.remove(record.id)
-        self._changes += 1
         return True
 
     def move_function_to_trash(
@@ -134,20 +124,50 @@ class TrashQueries:
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return False
+        self._enter_trash(
+            record,
+            kind="function",
+            metadata_location=None,
+            location=None,
+            purge_requested=False,
+            created_at=created_at,
+            namespaces=namespaces,
+            dropped_by=dropped_by,
+            now=now,
+            expires_at=expires_at,
+        )
+        return True
+
+    def _enter_trash(
+        self,
+        record: ObjectRecord | FunctionRecord,
+        *,
+        kind: str,
+        metadata_location: str | None,
+        location: str | None,
+        purge_requested: bool,
+        created_at: datetime,
+        namespaces: dict[str, dict[str, str]],
+        dropped_by: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> None:
+        """The trash row of an object just deleted from its live table, in the same unit of
+        work: out of search, and one change for the change events' count."""
         self._session.execute(
             insert(TrashedObject).values(
                 id=record.id,
                 warehouse_id=record.warehouse_id,
                 namespace=SEPARATOR.join(record.namespace),
                 name=record.name,
-                kind="function",
-                metadata_location=None,
+                kind=kind,
+                metadata_location=metadata_location,
                 metadata_json=record.metadata_json,
-                location=None,
+                location=location,
                 version=record.version,
                 created_at=created_at,
                 namespaces=namespaces,
-                purge_requested=False,
+                purge_requested=purge_requested,
                 dropped_by=dropped_by,
                 dropped_at=now,
                 expires_at=expires_at,
@@ -156,7 +176,6 @@ class TrashQueries:
         )
         self._search.remove(record.id)
         self._changes += 1
-        return True
 
     def list_trash(self, warehouse_id: str) -> list[TrashRecord]:
         rows = self._session.scalars(
