@@ -9,14 +9,11 @@ away), and a client cannot widen its scan by editing a token: a changed byte fai
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import hmac
 import time
 from typing import Any
 
-import orjson
+from catalog.auth.sealed import InvalidSeal, Sealer
 
 _PURPOSE = b"icefloe scan planning tokens v1"
 
@@ -27,31 +24,23 @@ class InvalidToken(Exception):
 
 class TokenSigner:
     def __init__(self, root_key: bytes, lifetime_seconds: int) -> None:
-        self._key = hmac.new(root_key, _PURPOSE, hashlib.sha256).digest()
+        self._sealer = Sealer(root_key, _PURPOSE)
         self.lifetime_seconds = lifetime_seconds
 
     def sign(self, payload: dict[str, Any], expires_at: int | None = None) -> str:
-        body = dict(payload)
-        body["exp"] = expires_at if expires_at is not None else self.expiry()
-        raw = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-        mac = hmac.new(self._key, raw, hashlib.sha256).digest()
-        return _b64(raw) + "." + _b64(mac)
+        return self._sealer.seal(
+            {**payload, "exp": expires_at if expires_at is not None else self.expiry()}
+        )
 
     def expiry(self) -> int:
         return int(time.time()) + self.lifetime_seconds
 
     def verify(self, token: str) -> dict[str, Any]:
         try:
-            text, _, mac_text = token.partition(".")
-            raw = _unb64(text)
-            mac = _unb64(mac_text)
-        except (ValueError, binascii.Error) as error:
-            raise InvalidToken("malformed") from error
-        expected = hmac.new(self._key, raw, hashlib.sha256).digest()
-        if not hmac.compare_digest(mac, expected):
-            raise InvalidToken("bad signature")
-        payload = orjson.loads(raw)
-        if not isinstance(payload, dict) or int(payload.get("exp", 0)) < time.time():
+            payload = self._sealer.open(token)
+        except InvalidSeal as error:
+            raise InvalidToken(str(error)) from error
+        if int(payload.get("exp", 0)) < time.time():
             raise InvalidToken("expired")
         return payload
 
@@ -59,11 +48,3 @@ class TokenSigner:
 def digest(token: str) -> str:
     """A short, stable name for a token (cancellation and logs never hold the whole token)."""
     return hashlib.sha256(token.encode()).hexdigest()[:32]
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -9,19 +9,14 @@ refused by every other.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-
+from catalog.auth.sealed import InvalidSeal, Sealer
 from catalog.exceptions import BadRequest, StorageUnavailable
 from catalog.service.context import ServiceContext
 from catalog.store.records import WarehouseRecord
@@ -54,10 +49,10 @@ class SlotSeal:
     """Seals and opens upload ids with a key derived from the server's signing key."""
 
     def __init__(self, server_key: bytes) -> None:
-        self._key = hmac.new(server_key, _LABEL, hashlib.sha256).digest()
+        self._sealer = Sealer(server_key, _LABEL)
 
     def seal(self, slot: UploadSlot) -> str:
-        body = orjson.dumps(
+        return self._sealer.seal(
             {
                 "w": slot.warehouse,
                 "n": list(slot.namespace),
@@ -68,19 +63,13 @@ class SlotSeal:
                 "e": slot.expires_at,
             }
         )
-        return f"{_b64(body)}.{_b64(self._mac(body))}"
 
     def open(self, upload_id: str) -> UploadSlot:
         """The slot an id names; 400 for anything this server did not seal."""
-        unknown = BadRequest("Unknown upload id: ask for a new upload slot")
-        body_text, _, mac_text = upload_id.partition(".")
         try:
-            body, mac = _unb64(body_text), _unb64(mac_text)
-        except ValueError:
-            raise unknown from None
-        if not hmac.compare_digest(mac, self._mac(body)):
-            raise unknown
-        fields: dict[str, Any] = orjson.loads(body)
+            fields = self._sealer.open(upload_id)
+        except InvalidSeal:
+            raise BadRequest("Unknown upload id: ask for a new upload slot") from None
         return UploadSlot(
             fields["w"],
             tuple(fields["n"]),
@@ -90,19 +79,6 @@ class SlotSeal:
             int(fields["m"]),
             int(fields["e"]),
         )
-
-    def _mac(self, body: bytes) -> bytes:
-        return hmac.new(self._key, body, hashlib.sha256).digest()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    if not text or not re.fullmatch(r"[A-Za-z0-9_-]+", text):
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def safe_file_name(name: str) -> str:
