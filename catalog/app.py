@@ -126,8 +126,7 @@ def build_catalog(
     return catalog
 
 
-def build_authenticator(settings: Settings, catalog: CatalogService) -> Authenticator:
-    key = load_or_create_signing_key(settings.data_dir, settings.jwt_signing_key)
+def build_authenticator(settings: Settings, catalog: CatalogService, key: bytes) -> Authenticator:
     issuer = AccessTokenIssuer(key, int(settings.access_token_lifetime.total_seconds()))
     oidc = None
     if settings.oidc_issuer:
@@ -141,10 +140,9 @@ def build_authenticator(settings: Settings, catalog: CatalogService) -> Authenti
     return Authenticator(catalog.tokens, issuer, oidc, settings.auth_enabled)
 
 
-def build_uploads(settings: Settings, catalog: CatalogService) -> UploadService:
+def build_uploads(settings: Settings, catalog: CatalogService, key: bytes) -> UploadService:
     """Upload ids are sealed with a key derived from the access-token signing key, which
     every worker of `serve --workers N` shares."""
-    key = load_or_create_signing_key(settings.data_dir, settings.jwt_signing_key)
     return UploadService(
         catalog.context,
         catalog.tables,
@@ -177,9 +175,8 @@ def build_dispatcher(settings: Settings, catalog: CatalogService, outbox: Outbox
     return Dispatcher(catalog.context.store, outbox, sinks, policy)
 
 
-def build_planner(settings: Settings, catalog: CatalogService) -> Planner:
+def build_planner(settings: Settings, catalog: CatalogService, key: bytes) -> Planner:
     """Plan tokens are signed under the key every worker shares (the access token key)."""
-    key = load_or_create_signing_key(settings.data_dir, settings.jwt_signing_key)
     lifetime = int(settings.planning_token_lifetime.total_seconds())
     limits = PlanningLimits(
         settings.planning_submit_manifests,
@@ -244,9 +241,12 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     watch_pool(app.state.engine)
     start_flushing()
     tracing.configure(settings.otlp_endpoint)
-    app.state.authenticator = build_authenticator(settings, catalog)
-    app.state.uploads = build_uploads(settings, catalog)
-    app.state.planner = build_planner(settings, catalog)
+    # One key every worker shares: access tokens, and (each under its own label) upload slots
+    # and plan tokens.
+    signing_key = load_or_create_signing_key(settings.data_dir, settings.jwt_signing_key)
+    app.state.authenticator = build_authenticator(settings, catalog, signing_key)
+    app.state.uploads = build_uploads(settings, catalog, signing_key)
+    app.state.planner = build_planner(settings, catalog, signing_key)
     routers = (
         health.router,
         oauth.router,
