@@ -14,6 +14,20 @@ from tests.support.postgres import PostgresCluster, find_pg_bin
 from tests.support.server import CatalogServer
 
 BACKENDS = ["sqlite", "postgres"]
+# The shared servers keep their access lines (catalog and embedded store): a failure's report
+# then shows what the server refused and why (`pytest_runtest_makereport` below).
+SHARED_SERVER_ENV = {"ICEFLOE_LOG_LEVEL": "INFO"}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when != "call" or not report.failed:
+        return
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, CatalogServer):
+            report.sections.append((f"server {value.url}: refusals and errors", value.trouble()))
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +53,9 @@ def catalog_server(
 ) -> Iterator[CatalogServer]:
     backend = request.param
     server = CatalogServer(
-        tmp_path_factory.mktemp(f"catalog-{backend}"), database_url_for(backend, request)
+        tmp_path_factory.mktemp(f"catalog-{backend}"),
+        database_url_for(backend, request),
+        env=SHARED_SERVER_ENV,
     )
     server.start()
     yield server
@@ -49,7 +65,9 @@ def catalog_server(
 @pytest.fixture(scope="session")
 def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogServer]:
     """A server whose default warehouse lives on its embedded S3 store (the product default)."""
-    server = CatalogServer(tmp_path_factory.mktemp("catalog-embedded"), storage="embedded")
+    server = CatalogServer(
+        tmp_path_factory.mktemp("catalog-embedded"), storage="embedded", env=SHARED_SERVER_ENV
+    )
     server.start()
     yield server
     server.stop()

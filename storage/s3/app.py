@@ -120,6 +120,7 @@ class S3Application:
         request: S3Request | None = None
         principal: Principal | None = None
         operation = "-"
+        error_code: str | None = None
         try:
             request = S3Request.from_scope(scope, receiver, self.config.virtual_host_domains)
             request.request_id = request_id
@@ -143,12 +144,14 @@ class S3Application:
             )
             response = await HANDLERS[operation](context)
         except errors.S3Error as exc:
+            error_code = exc.code
             response = self._error(exc, request, request_id)
         except ClientDisconnected:
             self._log(scope, request, operation, principal, request_id, 499, started, receiver, 0)
             return
         except Exception:
             logger.exception("event=s3.error request_id=%s operation=%s", request_id, operation)
+            error_code = errors.InternalError.code
             response = self._error(errors.InternalError(), request, request_id)
         if request is not None and "origin" in request.headers:
             for name, value in await self.run_sync(actual_headers, self.store, request):
@@ -158,7 +161,7 @@ class S3Application:
         sent = await self._send(scope, send, response, request_id, receiver)
         self._log(
             scope, request, operation, principal, request_id, response.status, started,
-            receiver, sent,
+            receiver, sent, error_code,
         )  # fmt: skip
 
     def _error(self, exc: errors.S3Error, request: S3Request | None, request_id: str) -> Response:
@@ -246,18 +249,21 @@ class S3Application:
         started: float,
         receiver: _Receiver,
         sent: int,
+        error_code: str | None = None,
     ) -> None:
+        """The access line; a refusal names its S3 error code (why a 403 was a 403)."""
         metrics.observe(operation, status, receiver.received, sent)
         key = request.key if request is not None else None
         logger.info(
             "event=s3.request request_id=%s operation=%s method=%s bucket=%s key=%s status=%d "
-            "access_key=%s bytes_in=%d bytes_out=%d duration_ms=%.1f",
+            "error=%s access_key=%s bytes_in=%d bytes_out=%d duration_ms=%.1f",
             request_id,
             operation,
             scope.get("method", "-"),
             (request.bucket if request is not None else None) or "-",
             "-" if key is None else repr(key),
             status,
+            error_code or "-",
             principal.access_key_id if principal is not None else "-",
             receiver.received,
             sent,
@@ -270,6 +276,7 @@ class S3Application:
                     "bucket": request.bucket if request is not None else None,
                     "key": key,
                     "status": status,
+                    "error": error_code,
                     "access_key": principal.access_key_id if principal is not None else None,
                     "bytes_in": receiver.received,
                     "bytes_out": sent,

@@ -71,6 +71,26 @@ def test_tampered_signature_is_refused_and_nothing_written(s3: Endpoint, bucket:
     assert absent(s3, bucket, "t")
 
 
+def test_the_access_line_names_why_a_request_was_refused(
+    s3: Endpoint, bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refused HEAD has no body: the client sees only `403 Forbidden`, the log says why."""
+
+    def flip(headers: dict[str, str]) -> None:
+        auth = headers["authorization"]
+        headers["authorization"] = auth[:-1] + ("0" if auth[-1] != "0" else "1")
+
+    with caplog.at_level("INFO", logger="icefloe.s3"):
+        assert s3.raw().request("HEAD", f"/{bucket}/k", mutate=flip).status == 403
+        assert s3.raw().request("HEAD", f"/{bucket}/k").status == 404
+    lines = [r.getMessage() for r in caplog.records if "event=s3.request" in r.getMessage()]
+    assert [line.split(" error=")[1].split()[0] for line in lines[-2:]] == [
+        "SignatureDoesNotMatch",
+        "NoSuchKey",
+    ]
+    assert caplog.records[-2].s3["error"] == "SignatureDoesNotMatch"  # type: ignore[attr-defined]
+
+
 def test_wrong_secret_and_unknown_key(s3: Endpoint, bucket: str) -> None:
     resp = s3.raw(secret_key="not-the-secret").request("PUT", f"/{bucket}/w", body=b"x")
     assert (resp.status, resp.code) == (403, "SignatureDoesNotMatch")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from pathlib import Path
 import httpx
 
 from tests.support.ports import free_port
+
+_TROUBLE = re.compile(r"status=[45]\d\d|WARNING|ERROR|CRITICAL|Traceback|Error:")
 
 
 class CatalogServer:
@@ -59,6 +62,16 @@ class CatalogServer:
         return httpx.Client(
             base_url=f"{self.url}/v1/{warehouse}", headers=self.auth_headers, timeout=30
         )
+
+    def trouble(self, lines: int = 40) -> str:
+        """The last lines of the server's log that say something went wrong: a refused or
+        failed request (status 4xx/5xx, with the S3 error code on the store's lines), a
+        warning, an error, a traceback."""
+        if not self.log_path.exists():
+            return "(no log)"
+        text = self.log_path.read_text(errors="replace").splitlines()
+        picked = [line for line in text if _TROUBLE.search(line)]
+        return "\n".join(picked[-lines:]) or "(nothing refused or failed)"
 
     def start(self, timeout: float = 60) -> CatalogServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
