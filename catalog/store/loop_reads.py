@@ -58,8 +58,13 @@ class LoopReads:
     """Runs `Prepared` statements (compiled for asyncpg) on connections kept per event loop."""
 
     def __init__(self, url: URL) -> None:
-        # asyncpg reads a libpq-style URL (host, port, user, password, database, sslmode, …).
-        self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        # asyncpg reads a libpq-style URL (host, port, user, password, database, sslmode, …)
+        # and sends the parameters it does not know to the server as settings: libpq's
+        # `connect_timeout` is not one, and becomes its own `timeout`.
+        timeout = url.query.get("connect_timeout")
+        self._timeout = float(timeout) if isinstance(timeout, str) and timeout else 60.0
+        url = url.set(drivername="postgresql").difference_update_query(["connect_timeout"])
+        self._dsn = url.render_as_string(hide_password=False)
         self._loops: WeakKeyDictionary[asyncio.AbstractEventLoop, _Connections] = (
             WeakKeyDictionary()
         )
@@ -115,7 +120,7 @@ class LoopReads:
             raise StoreUnreadable("resting after a failed connect")
         connections.open += 1
         try:
-            return await asyncpg.connect(self._dsn)
+            return await asyncpg.connect(self._dsn, timeout=self._timeout)
         except Exception as error:
             connections.open -= 1
             self._wake(connections, None)

@@ -20,11 +20,13 @@ import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from catalog.api import fast
 from catalog.app import create_app
 from catalog.settings import Settings
+from catalog.store.loop_reads import LoopReads
 from tests.support.payloads import commit, create_table, set_properties
 from tests.support.postgres import PostgresCluster
 from tests.support.server import CatalogServer
@@ -147,11 +149,27 @@ async def test_a_commit_through_the_other_process_is_seen_by_the_next_load_here(
 async def test_a_broken_loop_connection_costs_one_load_a_thread_not_an_error(
     client: httpx.AsyncClient, server: CatalogServer, table: str
 ) -> None:
-    first = await client.get(table)
-    assert first.status_code == 200
+    first = await client.get(table)  # on a thread: the token and the body are new here
+    warm = await client.get(table)  # on the loop: a connection of its own
+    assert first.status_code == warm.status_code == 200
     assert server.database_url is not None
     assert _terminate_loop_connections(server.database_url) >= 1
     for _ in range(3):
         again = await client.get(table)
         assert again.status_code == 200
         assert again.content == first.content
+
+
+async def test_the_loop_reads_connect_with_the_catalogs_database_url_as_libpq_reads_it(
+    server: CatalogServer,
+) -> None:
+    """`connect_timeout` is libpq's own (asyncpg would send it to the server as a setting);
+    other parameters, such as `application_name`, reach the server."""
+    assert server.database_url is not None
+    url = make_url(f"{server.database_url}?connect_timeout=5&application_name=icefloe_loop")
+    reads = LoopReads(url)
+    try:
+        row = await reads.first(reads.prepare(select(func.current_setting("application_name"))), {})
+    finally:
+        reads.close()
+    assert row[0] == "icefloe_loop"
