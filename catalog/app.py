@@ -61,6 +61,7 @@ from catalog.service.uploads import UploadService
 from catalog.settings import Settings
 from catalog.store.database import create_catalog_engine, is_sqlite, scrub_sqlite
 from catalog.store.listings import Listings
+from catalog.store.loop_reads import LoopReads
 from catalog.store.migrate import upgrade
 from catalog.store.outbox import Outbox
 from catalog.store.pointers import PreparedReads, TablePointers
@@ -280,8 +281,9 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     app.state.authenticate_on_loop = not in_thread  # `security.current_principal`
     warehouses = WarehouseRecords(catalog.warehouses.get)
     listings = Listings(engine)
-    pointers = TablePointers(engine)
+    pointers = TablePointers(engine, on_loop=None if is_sqlite(engine) else LoopReads(engine.url))
     fast_reads.extend((listings, pointers))
+    app.state.fast_reads = fast_reads
     fast = FastPaths(
         tables=TablesFastPath(
             authenticator=app.state.authenticator,

@@ -99,11 +99,18 @@ class FastPath(ABC, Generic[R]):
         """The response, None for the full path to give it, or ON_A_THREAD when answering
         needs work that may block and `may_block` is False."""
 
+    async def answer_on_loop(self, request: R) -> Outcome:
+        """Where reads are round trips (`in_thread`): the answer without leaving the event
+        loop, where it can be had with asynchronous reads only; ON_A_THREAD otherwise."""
+        return ON_A_THREAD
+
     async def respond(self, scope: Scope, request: R) -> Answer | None:
         """The answer, where it should run (the loop, or one hop to `THREADS`); when there is
         one, the scope's state says so for the access line and metrics."""
         if self.in_thread:
-            outcome = await on_a_thread(self.answer, request, True)
+            outcome = await self.answer_on_loop(request)
+            if isinstance(outcome, OnAThread):
+                outcome = await on_a_thread(self.answer, request, True)
         else:
             outcome = self.answer(request, False)
             if isinstance(outcome, OnAThread):
@@ -162,13 +169,16 @@ class FastPaths:
         return scope["method"] == "POST" and path.count("/") == 6
 
 
-def authenticated(authenticator: Authenticator, authorization: str | None) -> Principal | None:
+def authenticated(
+    authenticator: Authenticator, authorization: str | None, may_read: bool = True
+) -> Principal | None:
     """The caller, or None when the full path should say why not (or may need the network
-    to find out: an OIDC token's keys)."""
+    to find out: an OIDC token's keys). Without `may_read`, a token whose row must be read
+    raises `tokens.NeedsRead`."""
     try:
         if not authenticator.answers_locally(authorization):
             return None
-        return authenticator.authenticate(authorization)
+        return authenticator.authenticate(authorization, may_read)
     except CatalogError:
         return None
 
@@ -228,6 +238,10 @@ class WarehouseRecords:
         self._read = read
         self._records: dict[str, WarehouseRecord] = {}
         self._lock = threading.Lock()
+
+    def holds(self, warehouse_id: str) -> bool:
+        """Whether `get` would answer for this id without reading."""
+        return warehouse_id in self._records
 
     def get(self, warehouse_id: str, name: str) -> WarehouseRecord | None:
         """The warehouse `name`, if its id is still `warehouse_id`."""

@@ -52,7 +52,9 @@ class Authenticator:
         credential = (authorization or "").partition(" ")[2].strip()
         return parse_bearer(credential) is not None or AccessTokenIssuer.is_ours(credential)
 
-    def authenticate(self, authorization: str | None) -> Principal:
+    def authenticate(self, authorization: str | None, may_read: bool = True) -> Principal:
+        """The caller. Without `may_read` (on PostgreSQL's event loop) a token whose row this
+        process does not hold fresh raises `tokens.NeedsRead` instead of reading it."""
         if not self.enabled:
             return ANONYMOUS_ADMIN
         if not authorization:
@@ -63,7 +65,7 @@ class Authenticator:
             raise Unauthorized("Unsupported authorization scheme: use Bearer")
         parts = parse_bearer(credential)
         if parts is not None:
-            principal = self.tokens.authenticate(parts)
+            principal = self.tokens.authenticate(parts, may_read)
             if principal is None:
                 raise Unauthorized("Invalid, expired or revoked token")
             return principal
@@ -76,7 +78,7 @@ class Authenticator:
                 raise Unauthorized("Invalid access token") from error
             if claims.generation is None:
                 raise Unauthorized("Access token from an older server version: get a new one")
-            principal = self.tokens.principal_for(claims.token_id, claims.generation)
+            principal = self.tokens.principal_for(claims.token_id, claims.generation, may_read)
             if principal is None:
                 raise Unauthorized(
                     "The token behind this access token was revoked, rotated or expired"

@@ -47,6 +47,7 @@ from catalog.exceptions import CatalogError
 from catalog.service.identifiers import check_object_name, parse_namespace_path
 from catalog.service.rendering import load_result, only_referenced_snapshots, with_config
 from catalog.service.tables import TableService, etag_matches, table_etag
+from catalog.service.tokens import NeedsRead
 from catalog.store.pointers import Pointer, StoreUnreadable, TablePointers
 
 LOAD_TABLE = POLICY["loadTable"]
@@ -133,21 +134,63 @@ class TablesFastPath(FastPath["_Request"]):
         return "loadTable" if request.method == "GET" else "tableExists"
 
     def answer(self, request: _Request, may_block: bool) -> Outcome:
+        admitted = self._admitted(request, may_read=True)
+        if admitted is None:
+            return None
+        try:
+            pointer = self.pointers.pointer(request.prefix, admitted[0], request.table)
+        except StoreUnreadable:
+            return None
+        return self._finish(request, *admitted, pointer, may_block, may_read=True)
+
+    async def answer_on_loop(self, request: _Request) -> Outcome:
+        """On PostgreSQL, a warm load on the event loop: the token from this process's cache
+        and the pointer read through `pointers.on_loop`. What would need a blocking read (a
+        token not held fresh, a body not rendered yet, a warehouse not seen yet) is answered
+        on a worker thread, as is everything when the loop's reads are unavailable."""
+        if self.pointers.on_loop is None:
+            return ON_A_THREAD
+        try:
+            admitted = self._admitted(request, may_read=False)
+        except NeedsRead:
+            return ON_A_THREAD
+        if admitted is None:
+            return None
+        try:
+            pointer = await self.pointers.pointer_on_loop(
+                request.prefix, admitted[0], request.table
+            )
+        except StoreUnreadable:
+            return ON_A_THREAD
+        return self._finish(request, *admitted, pointer, may_block=False, may_read=False)
+
+    def _admitted(
+        self, request: _Request, may_read: bool
+    ) -> tuple[tuple[str, ...], Principal] | None:
+        """The namespace and the caller, if the names are valid and the caller may load."""
         try:
             namespace = parse_namespace_path(request.namespace)
             check_object_name(request.table)
         except CatalogError:
             return None
-        principal = authenticated(self.authenticator, request.authorization)
+        principal = authenticated(self.authenticator, request.authorization, may_read)
         if principal is None:
             return None
         rule = LOAD_TABLE if request.method == "GET" else TABLE_EXISTS
         if rule.audited or refusal(principal, rule, request.prefix, [namespace]) is not None:
             return None
-        try:
-            pointer = self.pointers.pointer(request.prefix, namespace, request.table)
-        except StoreUnreadable:
-            return None
+        return namespace, principal
+
+    def _finish(
+        self,
+        request: _Request,
+        namespace: tuple[str, ...],
+        principal: Principal,
+        pointer: Pointer | None,
+        may_block: bool,
+        may_read: bool,
+    ) -> Outcome:
+        """The answer at `pointer`. Without `may_read`, ON_A_THREAD where it needs a read."""
         if pointer is None or pointer.kind != "table":
             return None
         if request.method == "HEAD":
@@ -157,11 +200,15 @@ class TablesFastPath(FastPath["_Request"]):
             return Answer(304, [(b"etag", etag.encode("latin-1"))])
         body = self.bodies.get(pointer, request.mode)
         if body is None:
+            if not may_read:
+                return ON_A_THREAD
             body = self._render(pointer, request.mode)
             if body is None:
                 return None
             self.bodies.put(pointer, request.mode, body)
         if request.delegation is not None:
+            if not may_read and not self.warehouses.holds(pointer.warehouse_id):
+                return ON_A_THREAD
             delegated = self._delegated(request, principal, namespace, pointer, body, may_block)
             if not isinstance(delegated, bytes):
                 return delegated

@@ -50,6 +50,11 @@ class LocalEpoch:
             self._value += 1
 
 
+class NeedsRead(Exception):
+    """The check cannot be made from what this process holds: the token's row must be read
+    (raised instead, when the caller said it may not read: it then asks again where it may)."""
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     record: TokenRecord
@@ -159,47 +164,58 @@ class TokenService:
         return record
 
     def _accepted(
-        self, token_id: str, accepts: Callable[[TokenRecord], bool]
+        self, token_id: str, accepts: Callable[[TokenRecord], bool], may_read: bool = True
     ) -> TokenRecord | None:
         """The token's row, if it is active and `accepts` it. A cached row may accept but never
         refuse: read up to a second ago, it may predate a rotation through another process (or
         another worker of this server), and the new secret, or an access token of the new
-        generation, must not be refused for it. So a refusal reads the row again."""
+        generation, must not be refused for it. So a refusal reads the row again. Without
+        `may_read`, whatever would read raises `NeedsRead`."""
         cached = self._recent.get(token_id)
         fresh = (
             cached is not None
             and cached[1] == self._epoch.current()
             and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS
         )
+        if not fresh and not may_read:
+            raise NeedsRead(token_id)
         record = cached[2] if cached is not None and fresh else self._read(token_id)
         if record is not None and _active(record) and accepts(record):
             return record
+        if not may_read:
+            raise NeedsRead(token_id)
         if fresh:
             record = self._read(token_id)
             if record is not None and _active(record) and accepts(record):
                 return record
         return None
 
-    def check_secret(self, parts: TokenParts) -> TokenRecord | None:
+    def check_secret(self, parts: TokenParts, may_read: bool = True) -> TokenRecord | None:
         """The active token whose secret this is."""
         return self._accepted(
-            parts.token_id, lambda record: secret_matches(parts.secret, record.secret_hash)
+            parts.token_id,
+            lambda record: secret_matches(parts.secret, record.secret_hash),
+            may_read,
         )
 
-    def check_generation(self, token_id: str, generation: int) -> TokenRecord | None:
+    def check_generation(
+        self, token_id: str, generation: int, may_read: bool = True
+    ) -> TokenRecord | None:
         """The active token, while `generation` is still its own: an access token's check.
 
         The same (cached) row read as for a secret: no query beyond the one each request makes.
         """
-        return self._accepted(token_id, lambda record: record.generation == generation)
+        return self._accepted(token_id, lambda record: record.generation == generation, may_read)
 
-    def authenticate(self, parts: TokenParts) -> Principal | None:
-        record = self.check_secret(parts)
+    def authenticate(self, parts: TokenParts, may_read: bool = True) -> Principal | None:
+        record = self.check_secret(parts, may_read)
         return principal_of(record) if record else None
 
-    def principal_for(self, token_id: str, generation: int) -> Principal | None:
+    def principal_for(
+        self, token_id: str, generation: int, may_read: bool = True
+    ) -> Principal | None:
         """For access tokens minted from an API token: valid while it is, at `generation`."""
-        record = self.check_generation(token_id, generation)
+        record = self.check_generation(token_id, generation, may_read)
         return principal_of(record) if record else None
 
 

@@ -16,13 +16,16 @@ import contextlib
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Select, Table, bindparam, select
+from sqlalchemy import Dialect, Engine, Select, Table, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.store.models import CatalogObject, Namespace, Warehouse
 from catalog.store.repository import join_levels
+
+if TYPE_CHECKING:
+    from catalog.store.loop_reads import LoopReads
 
 _warehouses: Table = Warehouse.__table__  # type: ignore[assignment]
 _namespaces: Table = Namespace.__table__  # type: ignore[assignment]
@@ -74,8 +77,8 @@ class StoreUnreadable(Exception):
 class Prepared:
     """A statement compiled once for a dialect, with its parameters in the driver's form."""
 
-    def __init__(self, statement: Select[Any], engine: Engine) -> None:
-        compiled = statement.compile(dialect=engine.dialect)
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
         self.names = frozenset(compiled.binds)
@@ -112,7 +115,7 @@ class PreparedReads:
         self._lock = threading.Lock()
 
     def prepare(self, statement: Select[Any]) -> Prepared:
-        return Prepared(statement, self._engine)
+        return Prepared(statement, self._engine.dialect)
 
     def _first(self, prepared: Prepared, values: Mapping[str, Any]) -> Any:
         rows = self._rows(prepared, values, one=True)
@@ -167,19 +170,40 @@ class PreparedReads:
 
 
 class TablePointers(PreparedReads):
-    def __init__(self, engine: Engine) -> None:
+    """The pointer read on this thread, or (`on_loop`, PostgreSQL) on the event loop: the same
+    `POINTER` select, compiled once for each driver."""
+
+    def __init__(self, engine: Engine, on_loop: LoopReads | None = None) -> None:
         super().__init__(engine)
         self._pointer = self.prepare(POINTER)
         self._metadata = self.prepare(METADATA)
+        self.on_loop = on_loop
+        self._pointer_on_loop = on_loop.prepare(POINTER) if on_loop is not None else None
 
     def pointer(self, warehouse: str, namespace: Sequence[str], name: str) -> Pointer | None:
         values = {"warehouse": warehouse, "namespace": join_levels(namespace), "name": name}
-        row = self._first(self._pointer, values)
-        if row is None:
-            return None
-        return Pointer(row[0], row[1], row[2], row[3], row[4], row[5])
+        return _pointer(self._first(self._pointer, values))
+
+    async def pointer_on_loop(
+        self, warehouse: str, namespace: Sequence[str], name: str
+    ) -> Pointer | None:
+        """`pointer`, read without leaving the event loop (only with `on_loop`)."""
+        assert self.on_loop is not None and self._pointer_on_loop is not None
+        values = {"warehouse": warehouse, "namespace": join_levels(namespace), "name": name}
+        return _pointer(await self.on_loop.first(self._pointer_on_loop, values))
+
+    def close(self) -> None:
+        super().close()
+        if self.on_loop is not None:
+            self.on_loop.close()
 
     def metadata_json(self, pointer: Pointer) -> str | None:
         """The metadata text at `pointer`'s version, or None once a commit has moved it."""
         row = self._first(self._metadata, {"id": pointer.object_id, "version": pointer.version})
         return None if row is None else str(row[0])
+
+
+def _pointer(row: Any) -> Pointer | None:
+    if row is None:
+        return None
+    return Pointer(row[0], row[1], row[2], row[3], row[4], row[5])
