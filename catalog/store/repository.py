@@ -114,6 +114,9 @@ _SWAP = (
 )
 _audit_events: Table = AuditEvent.__table__  # type: ignore[assignment]
 _INSERT_AUDIT = insert(_audit_events)
+# Every change's outbox row, as Core: the ORM's bulk insert of one row built its statement and
+# cache key per call (~0.4 ms of CPU per commit, as much as the swap itself).
+_INSERT_EVENT = insert(_EVENTS)
 
 # The three reads every commit (and most requests) starts with, built once for the same reason,
 # on the session's connection so they stay in the unit of work's transaction. Core runs the
@@ -266,8 +269,8 @@ class SqlTransaction(TrashQueries, FunctionQueries, PlanCancellationQueries):
         if not self._events:
             return
         now = utcnow()
-        self._session.execute(
-            insert(ChangeEventRow), [self._event_row(event, now) for event in self._events]
+        self._session.connection().execute(
+            _INSERT_EVENT, [self._event_row(event, now) for event in self._events]
         )
 
     def _event_row(self, event: ChangeEvent, now: datetime) -> dict[str, Any]:
