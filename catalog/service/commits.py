@@ -30,7 +30,7 @@ from catalog.protocol import CommitTableRequest
 from catalog.service.approval import Approver, Proposal, proposal
 from catalog.service.audit import AuditEntry
 from catalog.service.containment import NewSnapshots, check_commit_paths, check_snapshot_files
-from catalog.service.context import ServiceContext, finalize
+from catalog.service.context import ServiceContext, finalize, found_warehouse
 from catalog.service.identifiers import dotted
 from catalog.service.locations import (
     check_no_overlap,
@@ -38,7 +38,7 @@ from catalog.service.locations import (
     metadata_version,
     table_metadata_file,
 )
-from catalog.service.namespaces import require_namespace
+from catalog.service.namespaces import found_namespace
 from catalog.service.placement import Placer, check_object_placement
 from catalog.service.ports import CatalogTransaction
 from catalog.service.protection import check_property_updates
@@ -125,6 +125,21 @@ class PreparedCommit:
         return object_event(kind, warehouse, object_id, change.namespace, change.name, data)
 
 
+@dataclass(frozen=True)
+class Found:
+    """A change's namespace (None: none of that name) and the table or view now at its name."""
+
+    namespace: NamespaceRecord | None
+    current: ObjectRecord | None
+
+    @classmethod
+    def read(cls, tx: CatalogTransaction, warehouse_id: str, change: TableChange) -> Found:
+        namespace = tx.namespace(warehouse_id, change.namespace)
+        if namespace is None:
+            return cls(None, None)
+        return cls(namespace, tx.object(warehouse_id, change.namespace, change.name))
+
+
 def moved(current: ObjectRecord, location: str) -> bool:
     return location.rstrip("/") != current.location.rstrip("/")
 
@@ -146,16 +161,30 @@ class Committer:
         self._documents = StoredDocuments()
         self._approver = Approver(context)
 
+    def _read(
+        self, tx: CatalogTransaction, warehouse_name: str, changes: Sequence[TableChange]
+    ) -> tuple[WarehouseRecord, list[Found]]:
+        """The warehouse, and each change's namespace and current table, as of one snapshot.
+        A commit to one table (an append) reads them in one statement."""
+        if len(changes) == 1:
+            change = changes[0]
+            target = tx.commit_target(warehouse_name, change.namespace, change.name)
+            warehouse = found_warehouse(target.warehouse if target else None, warehouse_name)
+            assert target is not None
+            return warehouse, [Found(target.namespace, target.current)]
+        warehouse = self._context.warehouse(tx, warehouse_name)
+        return warehouse, [Found.read(tx, warehouse.id, change) for change in changes]
+
     def _prepare(
         self,
-        tx: CatalogTransaction,
         warehouse: WarehouseRecord,
         change: TableChange,
         placer: Placer,
+        found: Found,
     ) -> PreparedCommit:
         check_property_updates(placer, change.request.updates)
-        namespace = require_namespace(tx, warehouse.id, change.namespace)
-        current = tx.object(warehouse.id, change.namespace, change.name)
+        namespace = found_namespace(found.namespace, change.namespace)
+        current = found.current
         identifier = dotted((*change.namespace, change.name))
         if current is not None and current.kind != "table":
             if is_create(change.request.requirements):
@@ -265,8 +294,11 @@ class Committer:
         approved: set[bytes] = set()
         for attempt in range(attempts):
             with tracing.span("commit.prepare"), self._context.store.read() as tx:
-                warehouse = self._context.warehouse(tx, warehouse_name)
-                prepared = [self._prepare(tx, warehouse, change, placer) for change in changes]
+                warehouse, found = self._read(tx, warehouse_name, changes)
+                prepared = [
+                    self._prepare(warehouse, change, placer, each)
+                    for change, each in zip(changes, found, strict=True)
+                ]
             if warehouse.approval is not None:  # outside the transaction: it may wait
                 self._approve(warehouse, prepared, placer, approved)
             store = self._context.storage.for_warehouse(warehouse)

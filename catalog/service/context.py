@@ -98,10 +98,14 @@ class ServiceContext:
     vendors: VendorRegistry = field(default_factory=lambda: VendorRegistry(None))
 
     def warehouse(self, tx: CatalogTransaction, name: str) -> WarehouseRecord:
-        warehouse = tx.warehouse_by_name(name)
-        if warehouse is None:
-            raise NoSuchWarehouse(f"Warehouse does not exist: {name}")
-        return warehouse
+        return found_warehouse(tx.warehouse_by_name(name), name)
+
+
+def found_warehouse(warehouse: WarehouseRecord | None, name: str) -> WarehouseRecord:
+    """The warehouse read for `name`, or the error for its absence."""
+    if warehouse is None:
+        raise NoSuchWarehouse(f"Warehouse does not exist: {name}")
+    return warehouse
 
 
 def finalize(tx: CatalogTransaction, ticket: IdempotencyTicket | None, body: bytes) -> bytes:

@@ -20,7 +20,11 @@ from catalog.store.repository import join_levels, split_levels
 def require_namespace(
     tx: CatalogTransaction, warehouse_id: str, levels: Sequence[str]
 ) -> NamespaceRecord:
-    namespace = tx.namespace(warehouse_id, levels)
+    return found_namespace(tx.namespace(warehouse_id, levels), levels)
+
+
+def found_namespace(namespace: NamespaceRecord | None, levels: Sequence[str]) -> NamespaceRecord:
+    """The namespace read for `levels`, or the error for its absence."""
     if namespace is None:
         raise NoSuchNamespace(f"Namespace does not exist: {dotted(levels)}")
     return namespace

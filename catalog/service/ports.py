@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from catalog.events.types import ChangeEvent
 from catalog.store.records import (
     AuditRecord,
+    CommitTarget,
     FunctionRecord,
     IdempotencyTicket,
     LeaseRecord,
@@ -64,6 +65,9 @@ class CatalogTransaction(Protocol):
     def object(
         self, warehouse_id: str, namespace: Sequence[str], name: str
     ) -> ObjectRecord | None: ...
+    def commit_target(
+        self, warehouse: str, namespace: Sequence[str], name: str
+    ) -> CommitTarget | None: ...
     def list_objects(
         self, namespace_id: str, kind: ObjectKind, after: str | None, limit: int | None
     ) -> list[str]: ...

@@ -34,6 +34,16 @@ class NamespaceRecord:
 
 
 @dataclass(frozen=True)
+class CommitTarget:
+    """What a commit to one table reads first, in one statement: its warehouse, its namespace
+    (None: there is none of that name) and the table or view now there (None: none)."""
+
+    warehouse: WarehouseRecord
+    namespace: NamespaceRecord | None
+    current: ObjectRecord | None
+
+
+@dataclass(frozen=True)
 class FunctionRecord:
     """A function: its metadata as stored, and the version a replace's swap checks."""
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     bindparam,
     delete,
     exists,
@@ -69,6 +70,7 @@ from catalog.store.models import (
 from catalog.store.plan_cancellations import PlanCancellationQueries
 from catalog.store.records import (
     AuditRecord,
+    CommitTarget,
     IdempotencyTicket,
     LeaseRecord,
     MaintenancePolicyRecord,
@@ -114,6 +116,9 @@ _SWAP = (
 )
 _audit_events: Table = AuditEvent.__table__  # type: ignore[assignment]
 _INSERT_AUDIT = insert(_audit_events)
+# Every change's outbox row, as Core: the ORM's bulk insert of one row built its statement and
+# cache key per call (~0.4 ms of CPU per commit, as much as the swap itself).
+_INSERT_EVENT = insert(_EVENTS)
 
 # The three reads every commit (and most requests) starts with, built once for the same reason,
 # on the session's connection so they stay in the unit of work's transaction. Core runs the
@@ -150,6 +155,35 @@ _OBJECT = (
         _namespaces.c.name == bindparam("namespace"),
         _objects.c.name == bindparam("name"),
     )
+)
+
+# A commit's three reads as one statement (a commit to one table: a table append). Outer joins,
+# so a missing namespace or table reads as NULLs, and a missing warehouse as no row.
+_COMMIT_TARGET = (
+    select(
+        *_WAREHOUSE_BY_NAME.selected_columns,
+        _namespaces.c.id.label("namespace_id"),
+        _namespaces.c.properties.label("namespace_properties"),
+        _objects.c.id.label("object_id"),
+        _objects.c.kind,
+        _objects.c.metadata_location,
+        _objects.c.metadata_json,
+        _objects.c.version,
+        _objects.c.location.label("object_location"),
+    )
+    .select_from(_warehouses)
+    .outerjoin(
+        _namespaces,
+        and_(
+            _namespaces.c.warehouse_id == _warehouses.c.id,
+            _namespaces.c.name == bindparam("namespace"),
+        ),
+    )
+    .outerjoin(
+        _objects,
+        and_(_objects.c.namespace_id == _namespaces.c.id, _objects.c.name == bindparam("name")),
+    )
+    .where(_warehouses.c.name == bindparam("warehouse"))
 )
 
 
@@ -266,8 +300,8 @@ class SqlTransaction(TrashQueries, FunctionQueries, PlanCancellationQueries):
         if not self._events:
             return
         now = utcnow()
-        self._session.execute(
-            insert(ChangeEventRow), [self._event_row(event, now) for event in self._events]
+        self._session.connection().execute(
+            _INSERT_EVENT, [self._event_row(event, now) for event in self._events]
         )
 
     def _event_row(self, event: ChangeEvent, now: datetime) -> dict[str, Any]:
@@ -459,6 +493,40 @@ class SqlTransaction(TrashQueries, FunctionQueries, PlanCancellationQueries):
             version=row.version,
             location=row.location,
         )
+
+    def commit_target(
+        self, warehouse: str, namespace: Sequence[str], name: str
+    ) -> CommitTarget | None:
+        """`warehouse_by_name`, `namespace` and `object` in one statement; None when there is
+        no such warehouse. Records the same as theirs."""
+        values = {"warehouse": warehouse, "namespace": join_levels(namespace), "name": name}
+        row = self._session.connection().execute(_COMMIT_TARGET, values).first()
+        if row is None:
+            return None
+        found = _warehouse(row)
+        if row.namespace_id is None:
+            return CommitTarget(found, None, None)
+        levels = tuple(namespace)
+        namespace_record = NamespaceRecord(
+            id=row.namespace_id,
+            warehouse_id=found.id,
+            levels=levels,
+            properties=row.namespace_properties,
+        )
+        if row.object_id is None:
+            return CommitTarget(found, namespace_record, None)
+        current = ObjectRecord(
+            id=row.object_id,
+            warehouse_id=found.id,
+            namespace=levels,
+            name=name,
+            kind=row.kind,
+            metadata_location=row.metadata_location,
+            metadata_json=row.metadata_json,
+            version=row.version,
+            location=row.object_location,
+        )
+        return CommitTarget(found, namespace_record, current)
 
     def objects_overlapping(self, warehouse_id: str, location: str) -> list[tuple[str, str]]:
         """(object id, location) of every table or view at, above or below `location`."""

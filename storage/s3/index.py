@@ -167,6 +167,7 @@ class BucketIndex:
 
     def __init__(self, path: Path, *, fsync: bool) -> None:
         self.path = path
+        self._fsync = fsync
         self._conn = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
@@ -185,16 +186,33 @@ class BucketIndex:
             yield self._conn
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """An IMMEDIATE transaction: conditions checked inside it hold at commit."""
+    def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction: conditions checked inside it hold at commit.
+
+        `durable=False` is for steps whose loss in a power cut is answered, not hidden: an
+        upload's creation and its parts. Their COMMIT is not fsynced (SQLite's WAL at
+        `synchronous=NORMAL`: still atomic, and consistent after a crash). A lost upload or
+        part makes the client's next UploadPart or its Complete fail (NoSuchUpload,
+        InvalidPart); nothing acknowledged as stored is lost, because every durable commit
+        (PutObject, CompleteMultipartUpload, deletes) fsyncs the log, and with it every
+        commit before it. A small file written by pyarrow (every Parquet file, manifest and
+        manifest list PyIceberg writes) is Create + UploadPart + Complete: one log fsync
+        instead of three, as many as a PutObject."""
+        relaxed = self._fsync and not durable
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            if relaxed:
+                self._conn.execute("PRAGMA synchronous=NORMAL")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            finally:
+                if relaxed:
+                    self._conn.execute("PRAGMA synchronous=FULL")
 
     # --- meta ---------------------------------------------------------------------------
 
@@ -272,7 +290,7 @@ class BucketIndex:
     # --- multipart ----------------------------------------------------------------------
 
     def create_upload(self, upload: UploadRow) -> None:
-        with self.write() as conn:
+        with self.write(durable=False) as conn:
             conn.execute(
                 "INSERT INTO uploads (upload_id, key, initiated_ns, attrs) VALUES (?, ?, ?, ?)",
                 (

@@ -509,32 +509,49 @@ class Multipart:
         etag: str,
         checksum: str | None,
     ) -> None:
+        """Record a part whose blob is durable. A new part number is recorded without an
+        fsync of the index (`BucketIndex.write`): lost in a power cut, it makes Complete fail.
+        A part number sent again replaces the row naming the old blob durably, before that
+        blob is unlinked: a replacement lost after the unlink would name a missing blob."""
         index = self.bucket.index
-        old: PartRow | None = None
+        values = (upload_id, part_number, segment.size, etag, time.time_ns(), segment.blob)
         try:
-            with index.write() as conn:
-                _upload_in(self.bucket, conn, upload_id, key)
-                for part in index.parts_in(conn, upload_id):
-                    if part.part_number == part_number:
-                        old = part
-                conn.execute(
-                    "INSERT OR REPLACE INTO parts (upload_id, part_number, size, etag,"
-                    " last_modified_ns, blob, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        upload_id,
-                        part_number,
-                        segment.size,
-                        etag,
-                        time.time_ns(),
-                        segment.blob,
-                        checksum,
-                    ),
-                )
+            with index.write(durable=False) as conn:
+                old = self._record_part(conn, values, checksum, key, replace=False)
+            if old is not None:
+                with index.write() as conn:
+                    old = self._record_part(conn, values, checksum, key, replace=True)
         except BaseException:
             self.bucket.blobs.unlink([segment.blob])
             raise
         if old is not None:
             self.bucket.blobs.unlink([old.blob])
+
+    def _record_part(
+        self,
+        conn: sqlite3.Connection,
+        values: tuple[str, int, int, str, int, str],
+        checksum: str | None,
+        key: str,
+        *,
+        replace: bool,
+    ) -> PartRow | None:
+        """The part this one replaces, if any; written unless it replaces one and `replace`
+        is False."""
+        upload_id, part_number = values[0], values[1]
+        _upload_in(self.bucket, conn, upload_id, key)
+        old: PartRow | None = None
+        for part in self.bucket.index.parts_in(conn, upload_id):
+            if part.part_number == part_number:
+                old = part
+        if old is not None and not replace:
+            return old
+        conn.execute(
+            "INSERT OR REPLACE INTO parts (upload_id, part_number, size, etag,"
+            " last_modified_ns, blob, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*values, checksum),
+        )
+        return old
 
     def complete(
         self,
