@@ -140,10 +140,15 @@ class _BodyTooLarge(HTTPException):
 
 def _url_is_utf8(scope: Scope) -> bool:
     """uvicorn decodes %-escapes that are not UTF-8 to U+FFFD, so that `%FF` and `%FE` would
-    name the same namespace; such a URL is refused instead."""
+    name the same namespace; such a URL is refused instead. A URL of plain ASCII without a
+    `%` (nearly every request) is UTF-8 as it stands: nothing to decode."""
+    raw: bytes = scope.get("raw_path") or b""
+    query: bytes = scope.get("query_string") or b""
+    if raw.isascii() and query.isascii() and b"%" not in raw and b"%" not in query:
+        return True
     try:
-        unquote_to_bytes(scope.get("raw_path") or b"").decode("utf-8")
-        unquote_to_bytes(scope.get("query_string") or b"").decode("utf-8")
+        unquote_to_bytes(raw).decode("utf-8")
+        unquote_to_bytes(query).decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True
