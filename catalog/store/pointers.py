@@ -7,7 +7,8 @@ of the CPU of a Core `Connection.execute` with its transaction events, measured 
 25 µs against 175 µs; checking a connection out of the pool and back in cost as much again as
 the read). Each such connection is in autocommit mode, so a read is one statement in a
 transaction of its own, with no BEGIN or ROLLBACK (on PostgreSQL: one round trip instead of
-three), and a commit made by any process is seen by the next read: nothing is cached here.
+three), and a commit made by any process is seen by the next read. On SQLite a pointer read is
+kept until any connection commits (`remembered.RememberedReads`): still seen by the next read.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import Engine, Select, Table, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.store.models import CatalogObject, Namespace, Warehouse
+from catalog.store.remembered import Miss, RememberedReads
 from catalog.store.repository import join_levels
 
 _warehouses: Table = Warehouse.__table__  # type: ignore[assignment]
@@ -171,15 +173,29 @@ class TablePointers(PreparedReads):
         super().__init__(engine)
         self._pointer = self.prepare(POINTER)
         self._metadata = self.prepare(METADATA)
+        # On SQLite, pointers are kept until the database changes (`remembered`).
+        self._remembered = RememberedReads(engine) if self._sqlite else None
 
     def pointer(self, warehouse: str, namespace: Sequence[str], name: str) -> Pointer | None:
         values = {"warehouse": warehouse, "namespace": join_levels(namespace), "name": name}
-        row = self._first(self._pointer, values)
-        if row is None:
-            return None
-        return Pointer(row[0], row[1], row[2], row[3], row[4], row[5])
+        if self._remembered is not None:
+            key = (warehouse, values["namespace"], name)
+            parameters = self._pointer.parameters(values)
+            found = self._remembered.get(key, self._pointer.sql, parameters, _pointer_of)
+            if not isinstance(found, Miss):
+                return found
+        return _pointer_of(self._first(self._pointer, values))
+
+    def close(self) -> None:
+        super().close()
+        if self._remembered is not None:
+            self._remembered.close()
 
     def metadata_json(self, pointer: Pointer) -> str | None:
         """The metadata text at `pointer`'s version, or None once a commit has moved it."""
         row = self._first(self._metadata, {"id": pointer.object_id, "version": pointer.version})
         return None if row is None else str(row[0])
+
+
+def _pointer_of(row: Sequence[Any] | None) -> Pointer | None:
+    return None if row is None else Pointer(row[0], row[1], row[2], row[3], row[4], row[5])
