@@ -36,6 +36,7 @@ from catalog.api.commit_fast import CommitFastPath
 from catalog.api.config_fast import ConfigFastPath
 from catalog.api.errors import install_error_handlers
 from catalog.api.fast import FastPaths, WarehouseRecords
+from catalog.api.front import CatalogApp
 from catalog.api.listing_fast import ListingFastPath
 from catalog.api.middleware import RequestContextMiddleware
 from catalog.api.security import Authenticator
@@ -219,7 +220,7 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
             reads.close()
         catalog.context.store.engine.dispose()  # type: ignore[attr-defined]
 
-    app = FastAPI(
+    app = CatalogApp(
         title="icefloe",
         version=__version__,
         summary="Apache Iceberg REST catalog",

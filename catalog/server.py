@@ -7,6 +7,7 @@ With `--workers N`, each worker process runs this server on sockets its parent b
 
 from __future__ import annotations
 
+import gc
 import socket
 from collections.abc import Mapping
 
@@ -52,6 +53,7 @@ def run(apps: Mapping[int, ASGIApp], host: str) -> None:
 def serve(apps: Mapping[int, ASGIApp], sockets: list[socket.socket]) -> None:
     """Serve on sockets already listening (one per app's port, bound here or by the parent of a
     worker, see `catalog.workers`)."""
+    freeze_startup_objects()
     config = uvicorn.Config(
         PortDispatch(apps),
         log_config=None,
@@ -60,3 +62,13 @@ def serve(apps: Mapping[int, ASGIApp], sockets: list[socket.socket]) -> None:
         timeout_graceful_shutdown=10,
     )
     uvicorn.Server(config).run(sockets=sockets)
+
+
+def freeze_startup_objects() -> None:
+    """Leave what startup made (modules, the app, pyiceberg's and SQLAlchemy's structures:
+    ~270,000 objects) out of the cyclic garbage collector's full collections. They live as long
+    as the process, yet each full collection walked them all: a 110 ms pause of the event loop,
+    every request in flight waiting (docs/performance.md). A request's own garbage is still
+    collected as before; only the scan of what will never be garbage goes."""
+    gc.collect()
+    gc.freeze()

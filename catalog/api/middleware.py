@@ -40,6 +40,23 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self._serve(
+            scope, receive, send, None if self.fast is None else self.fast.read(scope)
+        )
+
+    async def in_front(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Serve an HTTP request here if it is one the fast paths read (it then gets all this
+        layer gives it, as through `__call__`), called before FastAPI's own outer layers; False,
+        having done nothing, for any other request."""
+        read = None if self.fast is None else self.fast.read(scope)
+        if read is None:
+            return False
+        await self._serve(scope, receive, send, read)
+        return True
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, read: tuple[FastPath[Any], Any] | None
+    ) -> None:
         started = time.perf_counter()
         traced = tracing.request_span(scope)
         if traced is not None:
@@ -57,7 +74,6 @@ class RequestContextMiddleware:
             _finish(scope, 413, started, request_id, traced)
             return
         fast = self.fast
-        read = None if fast is None else fast.read(scope)
         if read is not None:
             answered = await self._fast_read(scope, send, read, request_id)
             if answered is not None:
@@ -140,10 +156,15 @@ class _BodyTooLarge(HTTPException):
 
 def _url_is_utf8(scope: Scope) -> bool:
     """uvicorn decodes %-escapes that are not UTF-8 to U+FFFD, so that `%FF` and `%FE` would
-    name the same namespace; such a URL is refused instead."""
+    name the same namespace; such a URL is refused instead. A URL of plain ASCII without a
+    `%` (nearly every request) is UTF-8 as it stands: nothing to decode."""
+    raw: bytes = scope.get("raw_path") or b""
+    query: bytes = scope.get("query_string") or b""
+    if raw.isascii() and query.isascii() and b"%" not in raw and b"%" not in query:
+        return True
     try:
-        unquote_to_bytes(scope.get("raw_path") or b"").decode("utf-8")
-        unquote_to_bytes(scope.get("query_string") or b"").decode("utf-8")
+        unquote_to_bytes(raw).decode("utf-8")
+        unquote_to_bytes(query).decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import threading
@@ -163,6 +164,7 @@ def read_registered_metadata(
         ) from error
 
 
+@functools.lru_cache(maxsize=16_384)  # asked on every load; the answer never changes
 def table_etag(metadata_location: str, mode: str) -> str:
     digest = hashlib.sha256(f"{metadata_location}|{mode}".encode()).hexdigest()[:32]
     return f'"{digest}"'

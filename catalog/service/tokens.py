@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from catalog.auth.principal import Grant, Permission, Principal
 from catalog.auth.secrets import TokenParts, hash_secret, new_token, secret_matches
@@ -72,10 +72,12 @@ def principal_of(record: TokenRecord) -> Principal:
 class TokenService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
-        # token id -> (read at, epoch when read, row): a database read per request was a fifth
-        # of loadTable's cost. A revoke or rotation here starts a new epoch, which voids every
-        # entry, including one a concurrent request is reading right now.
-        self._recent: dict[str, tuple[float, int, TokenRecord]] = {}
+        # token id -> (read at, epoch when read, row, its principal): a database read per
+        # request was a fifth of loadTable's cost, and making the principal from the row (its
+        # grant, its permission parsed) a tenth of what was left. A revoke or rotation here
+        # starts a new epoch, which voids every entry, including one a concurrent request is
+        # reading right now.
+        self._recent: dict[str, _Recent] = {}
         self._epoch: Epoch = LocalEpoch()
 
     def share_epoch(self, epoch: Epoch) -> None:
@@ -155,48 +157,59 @@ class TokenService:
         assert record is not None
         return IssuedToken(record, TokenParts(token_id, parts.secret).bearer)
 
-    def _read(self, token_id: str) -> TokenRecord | None:
+    def _read(self, token_id: str) -> _Recent | None:
         epoch = self._epoch.current()
         with self._context.store.read() as tx:
             record = tx.token(token_id)
-        if record is not None:
-            self._recent[token_id] = (time.monotonic(), epoch, record)
-        return record
+        if record is None:
+            return None
+        entry = _Recent(time.monotonic(), epoch, record, principal_of(record))
+        self._recent[token_id] = entry
+        return entry
 
     def _accepted(
         self, token_id: str, accepts: Callable[[TokenRecord], bool], may_read: bool = True
-    ) -> TokenRecord | None:
-        """The token's row, if it is active and `accepts` it. A cached row may accept but never
-        refuse: read up to a second ago, it may predate a rotation through another process (or
-        another worker of this server), and the new secret, or an access token of the new
-        generation, must not be refused for it. So a refusal reads the row again. Without
-        `may_read`, whatever would read raises `NeedsRead`."""
+    ) -> _Recent | None:
+        """The token's row (with its principal), if it is active and `accepts` it. A cached row
+        may accept but never refuse: read up to a second ago, it may predate a rotation through
+        another process (or another worker of this server), and the new secret, or an access
+        token of the new generation, must not be refused for it. So a refusal reads the row
+        again. Without `may_read`, whatever would read raises `NeedsRead`."""
         cached = self._recent.get(token_id)
         fresh = (
             cached is not None
-            and cached[1] == self._epoch.current()
-            and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS
+            and cached.epoch == self._epoch.current()
+            and time.monotonic() - cached.read_at < TOKEN_CACHE_SECONDS
         )
         if not fresh and not may_read:
             raise NeedsRead(token_id)
-        record = cached[2] if cached is not None and fresh else self._read(token_id)
-        if record is not None and _active(record) and accepts(record):
-            return record
+        entry = cached if fresh else self._read(token_id)
+        if entry is not None and _active(entry.record) and accepts(entry.record):
+            return entry
         if not may_read:
             raise NeedsRead(token_id)
         if fresh:
-            record = self._read(token_id)
-            if record is not None and _active(record) and accepts(record):
-                return record
+            entry = self._read(token_id)
+            if entry is not None and _active(entry.record) and accepts(entry.record):
+                return entry
         return None
 
-    def check_secret(self, parts: TokenParts, may_read: bool = True) -> TokenRecord | None:
-        """The active token whose secret this is."""
+    def _by_secret(self, parts: TokenParts, may_read: bool = True) -> _Recent | None:
         return self._accepted(
             parts.token_id,
             lambda record: secret_matches(parts.secret, record.secret_hash),
             may_read,
         )
+
+    def _at_generation(
+        self, token_id: str, generation: int, may_read: bool = True
+    ) -> _Recent | None:
+        return self._accepted(token_id, lambda record: record.generation == generation, may_read)
+
+    def check_secret(self, parts: TokenParts, may_read: bool = True) -> TokenRecord | None:
+        """The active token whose secret this is."""
+        entry = self._by_secret(parts, may_read)
+        return entry.record if entry else None
 
     def check_generation(
         self, token_id: str, generation: int, may_read: bool = True
@@ -205,18 +218,28 @@ class TokenService:
 
         The same (cached) row read as for a secret: no query beyond the one each request makes.
         """
-        return self._accepted(token_id, lambda record: record.generation == generation, may_read)
+        entry = self._at_generation(token_id, generation, may_read)
+        return entry.record if entry else None
 
     def authenticate(self, parts: TokenParts, may_read: bool = True) -> Principal | None:
-        record = self.check_secret(parts, may_read)
-        return principal_of(record) if record else None
+        entry = self._by_secret(parts, may_read)
+        return entry.principal if entry else None
 
     def principal_for(
         self, token_id: str, generation: int, may_read: bool = True
     ) -> Principal | None:
         """For access tokens minted from an API token: valid while it is, at `generation`."""
-        record = self.check_generation(token_id, generation, may_read)
-        return principal_of(record) if record else None
+        entry = self._at_generation(token_id, generation, may_read)
+        return entry.principal if entry else None
+
+
+class _Recent(NamedTuple):
+    """A token row as read at `read_at` (monotonic), in `epoch`, and the principal it makes."""
+
+    read_at: float
+    epoch: int
+    record: TokenRecord
+    principal: Principal
 
 
 def _active(record: TokenRecord) -> bool:

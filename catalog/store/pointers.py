@@ -7,7 +7,8 @@ of the CPU of a Core `Connection.execute` with its transaction events, measured 
 25 µs against 175 µs; checking a connection out of the pool and back in cost as much again as
 the read). Each such connection is in autocommit mode, so a read is one statement in a
 transaction of its own, with no BEGIN or ROLLBACK (on PostgreSQL: one round trip instead of
-three), and a commit made by any process is seen by the next read: nothing is cached here.
+three), and a commit made by any process is seen by the next read. On SQLite a pointer read is
+kept until any connection commits (`remembered.RememberedReads`): still seen by the next read.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import Dialect, Engine, Select, Table, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.store.models import CatalogObject, Namespace, Warehouse
+from catalog.store.remembered import Miss, RememberedReads
 from catalog.store.repository import join_levels
 
 if TYPE_CHECKING:
@@ -179,10 +181,18 @@ class TablePointers(PreparedReads):
         self._metadata = self.prepare(METADATA)
         self.on_loop = on_loop
         self._pointer_on_loop = on_loop.prepare(POINTER) if on_loop is not None else None
+        # On SQLite, pointers are kept until the database changes (`remembered`).
+        self._remembered = RememberedReads(engine) if self._sqlite else None
 
     def pointer(self, warehouse: str, namespace: Sequence[str], name: str) -> Pointer | None:
         values = {"warehouse": warehouse, "namespace": join_levels(namespace), "name": name}
-        return _pointer(self._first(self._pointer, values))
+        if self._remembered is not None:
+            key = (warehouse, values["namespace"], name)
+            parameters = self._pointer.parameters(values)
+            found = self._remembered.get(key, self._pointer.sql, parameters, _pointer_of)
+            if not isinstance(found, Miss):
+                return found
+        return _pointer_of(self._first(self._pointer, values))
 
     async def pointer_on_loop(
         self, warehouse: str, namespace: Sequence[str], name: str
@@ -190,10 +200,12 @@ class TablePointers(PreparedReads):
         """`pointer`, read without leaving the event loop (only with `on_loop`)."""
         assert self.on_loop is not None and self._pointer_on_loop is not None
         values = {"warehouse": warehouse, "namespace": join_levels(namespace), "name": name}
-        return _pointer(await self.on_loop.first(self._pointer_on_loop, values))
+        return _pointer_of(await self.on_loop.first(self._pointer_on_loop, values))
 
     def close(self) -> None:
         super().close()
+        if self._remembered is not None:
+            self._remembered.close()
         if self.on_loop is not None:
             self.on_loop.close()
 
@@ -203,7 +215,5 @@ class TablePointers(PreparedReads):
         return None if row is None else str(row[0])
 
 
-def _pointer(row: Any) -> Pointer | None:
-    if row is None:
-        return None
-    return Pointer(row[0], row[1], row[2], row[3], row[4], row[5])
+def _pointer_of(row: Sequence[Any] | None) -> Pointer | None:
+    return None if row is None else Pointer(row[0], row[1], row[2], row[3], row[4], row[5])

@@ -229,7 +229,52 @@ def pair(
         yield servers
 
 
+@pytest.fixture(scope="module")
+def sqlite_pair(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[CatalogServer, CatalogServer]]:
+    """Two processes on one SQLite file, where a pointer read is kept until the database
+    changes (catalog/store/remembered.py)."""
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('fast-sqlite') / 'catalog.db'}"
+    env = {"ICEFLOE_JWT_SIGNING_KEY": secrets.token_urlsafe(48), "ICEFLOE_LOG_LEVEL": "INFO"}
+    dirs = (tmp_path_factory.mktemp("fast-c"), tmp_path_factory.mktemp("fast-d"))
+    with server_pair(dirs, database_url, env) as servers:
+        yield servers
+
+
 def test_a_commit_through_one_process_is_seen_by_the_next_load_through_another(
+    pair: tuple[CatalogServer, CatalogServer],
+) -> None:
+    commits_are_seen_by_the_next_load_through_the_other(pair)
+
+
+def test_on_sqlite_a_commit_through_one_process_is_seen_by_the_next_load_through_another(
+    sqlite_pair: tuple[CatalogServer, CatalogServer],
+) -> None:
+    commits_are_seen_by_the_next_load_through_the_other(sqlite_pair)
+
+
+def test_on_sqlite_a_table_made_or_dropped_through_one_process_is_seen_by_the_other_at_once(
+    sqlite_pair: tuple[CatalogServer, CatalogServer],
+) -> None:
+    one, other = sqlite_pair
+    namespace = f"ns_{uuid.uuid4().hex[:10]}"
+    writer = httpx.Client(base_url=f"{one.url}/v1/default", headers=one.auth_headers, timeout=30)
+    reader = httpx.Client(
+        base_url=f"{other.url}/v1/default", headers=other.auth_headers, timeout=30
+    )
+    with writer, reader:
+        assert writer.post("/namespaces", json={"namespace": [namespace]}).status_code == 200
+        path = f"/namespaces/{namespace}/tables/t"
+        for _ in range(3):
+            assert reader.get(path).status_code == 404
+            create_table(writer, namespace, "t")
+            loaded, loaded_id = send(reader, "GET", path)
+            assert (loaded.status_code, via(other, loaded_id)) == (200, "fast")
+            assert writer.delete(path).status_code == 204
+
+
+def commits_are_seen_by_the_next_load_through_the_other(
     pair: tuple[CatalogServer, CatalogServer],
 ) -> None:
     one, other = pair
