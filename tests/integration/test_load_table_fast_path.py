@@ -13,6 +13,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -257,14 +258,8 @@ def test_on_sqlite_a_commit_through_one_process_is_seen_by_the_next_load_through
 def test_on_sqlite_a_table_made_or_dropped_through_one_process_is_seen_by_the_other_at_once(
     sqlite_pair: tuple[CatalogServer, CatalogServer],
 ) -> None:
-    one, other = sqlite_pair
-    namespace = f"ns_{uuid.uuid4().hex[:10]}"
-    writer = httpx.Client(base_url=f"{one.url}/v1/default", headers=one.auth_headers, timeout=30)
-    reader = httpx.Client(
-        base_url=f"{other.url}/v1/default", headers=other.auth_headers, timeout=30
-    )
-    with writer, reader:
-        assert writer.post("/namespaces", json={"namespace": [namespace]}).status_code == 200
+    _, other = sqlite_pair
+    with writer_and_reader(sqlite_pair) as (writer, reader, namespace):
         path = f"/namespaces/{namespace}/tables/t"
         for _ in range(3):
             assert reader.get(path).status_code == 404
@@ -274,9 +269,12 @@ def test_on_sqlite_a_table_made_or_dropped_through_one_process_is_seen_by_the_ot
             assert writer.delete(path).status_code == 204
 
 
-def commits_are_seen_by_the_next_load_through_the_other(
+@contextmanager
+def writer_and_reader(
     pair: tuple[CatalogServer, CatalogServer],
-) -> None:
+) -> Iterator[tuple[httpx.Client, httpx.Client, str]]:
+    """A client of the first process, one of the second, and a new namespace made through the
+    first."""
     one, other = pair
     namespace = f"ns_{uuid.uuid4().hex[:10]}"
     writer = httpx.Client(base_url=f"{one.url}/v1/default", headers=one.auth_headers, timeout=30)
@@ -285,6 +283,14 @@ def commits_are_seen_by_the_next_load_through_the_other(
     )
     with writer, reader:
         assert writer.post("/namespaces", json={"namespace": [namespace]}).status_code == 200
+        yield writer, reader, namespace
+
+
+def commits_are_seen_by_the_next_load_through_the_other(
+    pair: tuple[CatalogServer, CatalogServer],
+) -> None:
+    _, other = pair
+    with writer_and_reader(pair) as (writer, reader, namespace):
         create_table(writer, namespace, "t")
         path = f"/namespaces/{namespace}/tables/t"
         etag = send(reader, "GET", path)[0].headers["etag"]  # cached in the other process
