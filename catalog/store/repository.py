@@ -482,17 +482,7 @@ class SqlTransaction(TrashQueries, FunctionQueries, PlanCancellationQueries):
         row = self._session.connection().execute(_OBJECT, values).first()
         if row is None:
             return None
-        return ObjectRecord(
-            id=row.id,
-            warehouse_id=warehouse_id,
-            namespace=tuple(namespace),
-            name=name,
-            kind=row.kind,
-            metadata_location=row.metadata_location,
-            metadata_json=row.metadata_json,
-            version=row.version,
-            location=row.location,
-        )
+        return _object_at(row, row.id, row.location, warehouse_id, tuple(namespace), name)
 
     def commit_target(
         self, warehouse: str, namespace: Sequence[str], name: str
@@ -515,17 +505,7 @@ class SqlTransaction(TrashQueries, FunctionQueries, PlanCancellationQueries):
         )
         if row.object_id is None:
             return CommitTarget(found, namespace_record, None)
-        current = ObjectRecord(
-            id=row.object_id,
-            warehouse_id=found.id,
-            namespace=levels,
-            name=name,
-            kind=row.kind,
-            metadata_location=row.metadata_location,
-            metadata_json=row.metadata_json,
-            version=row.version,
-            location=row.object_location,
-        )
+        current = _object_at(row, row.object_id, row.object_location, found.id, levels, name)
         return CommitTarget(found, namespace_record, current)
 
     def objects_overlapping(self, warehouse_id: str, location: str) -> list[tuple[str, str]]:
@@ -1018,3 +998,21 @@ class SqlCatalogStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _object_at(
+    row: Any, id_: str, location: str, warehouse_id: str, namespace: tuple[str, ...], name: str
+) -> ObjectRecord:
+    """The object record of a row that selected an object's kind, metadata and version (its id
+    and location under whatever labels the statement gave them)."""
+    return ObjectRecord(
+        id=id_,
+        warehouse_id=warehouse_id,
+        namespace=namespace,
+        name=name,
+        kind=row.kind,
+        metadata_location=row.metadata_location,
+        metadata_json=row.metadata_json,
+        version=row.version,
+        location=location,
+    )
