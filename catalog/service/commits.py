@@ -84,10 +84,21 @@ class PreparedCommit:
     new_parts: dict[str, Any] | None = None
     #: What `metadata_json` decodes to, kept for the next commit once this one has landed.
     document: dict[str, Any] | None = None
+    #: `metadata_json` as UTF-8, when the commit serialized the document itself (orjson's own
+    #: output): the metadata file and the response are written from it, so a commit does not
+    #: encode the whole document twice more (~55 µs each at 1,000 snapshots).
+    metadata_bytes: bytes | None = None
+
+    @property
+    def encoded(self) -> bytes:
+        """`metadata_json` as UTF-8: the bytes of the metadata file and of the response."""
+        if self.metadata_bytes is not None:
+            return self.metadata_bytes
+        return self.metadata_json.encode("utf-8")
 
     @property
     def response(self) -> bytes:
-        return commit_result(self.metadata_location, self.metadata_json)
+        return commit_result(self.metadata_location, self.encoded)
 
     @property
     def places_table(self) -> bool:
@@ -144,10 +155,12 @@ def moved(current: ObjectRecord, location: str) -> bool:
     return location.rstrip("/") != current.location.rstrip("/")
 
 
-def write_metadata_file(store: ObjectStore, location: str, text: str) -> None:
+def write_metadata_file(store: ObjectStore, location: str, text: str | bytes) -> None:
+    """Write a new metadata file: `text` as given, or as UTF-8 when it is a `str`."""
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
     try:
         with tracing.span("metadata.write"):
-            store.write_new(location, text.encode("utf-8"))
+            store.write_new(location, data)
     except Exception as error:
         log.warning("event=metadata_write_failed location=%s error=%s", location, error)
         raise StorageUnavailable(
@@ -233,17 +246,19 @@ class Committer:
         new_snapshots = check_commit_paths(base_document, document)
         version = metadata_version(current.metadata_location) + 1 if current else 0
         metadata_location = table_metadata_file(location, dict(properties), version)
+        encoded = orjson.dumps(document)
         return PreparedCommit(
             change,
             namespace,
             current,
             metadata_location,
-            orjson.dumps(document).decode("utf-8"),
+            encoded.decode("utf-8"),
             True,
             location,
             new_snapshots,
             new_parts,
             document,
+            encoded,
         )
 
     def _discard(self, store: ObjectStore, prepared: Sequence[PreparedCommit]) -> None:
@@ -309,7 +324,7 @@ class Committer:
             try:
                 for commit in prepared:
                     if commit.wrote_file:
-                        write_metadata_file(store, commit.metadata_location, commit.metadata_json)
+                        write_metadata_file(store, commit.metadata_location, commit.encoded)
                         written.append(commit)
                 body = prepared[0].response if respond_with_first else b""
                 self._swap(warehouse.name, prepared, ticket, body, audit)

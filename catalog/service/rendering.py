@@ -57,13 +57,13 @@ def with_config(
     return plain_body[: -len(_NO_CONFIG)] + _config_tail(config, storage_credentials)
 
 
-def commit_result(metadata_location: str, metadata_json: str) -> bytes:
-    return (
-        b'{"metadata-location":'
-        + dumps(metadata_location)
-        + b',"metadata":'
-        + metadata_json.encode("utf-8")
-        + b"}"
+def commit_result(metadata_location: str, metadata_json: str | bytes) -> bytes:
+    """The spec's CommitTableResponse; `metadata_json` is the stored text, or already its
+    UTF-8 bytes (a commit has them from serializing the document)."""
+    text = metadata_json if isinstance(metadata_json, bytes) else metadata_json.encode("utf-8")
+    # One join: `+` copied the whole document once per operand after it.
+    return b"".join(
+        (b'{"metadata-location":', dumps(metadata_location), b',"metadata":', text, b"}")
     )
 
 

@@ -4,7 +4,7 @@ pointer it was rendered from, and the cache never holds more bytes than its boun
 from __future__ import annotations
 
 from catalog.api.tables_fast import RenderedBodies
-from catalog.service.rendering import load_result, with_config
+from catalog.service.rendering import commit_result, load_result, with_config
 from catalog.store.pointers import Pointer
 
 
@@ -47,3 +47,10 @@ def test_a_delegated_body_from_the_cached_one_is_the_body_rendered_with_its_conf
         ):
             expected = load_result(location, '{"format-version":2}', config, credentials)
             assert with_config(plain, config, credentials) == expected
+
+
+def test_a_commit_response_from_the_documents_bytes_is_the_one_from_its_stored_text() -> None:
+    text = '{"format-version":2,"location":"s3://b/t","properties":{"k":"v\u00e9"}}'
+    expected = b'{"metadata-location":"s3://b/t/m2.json","metadata":' + text.encode() + b"}"
+    assert commit_result("s3://b/t/m2.json", text) == expected
+    assert commit_result("s3://b/t/m2.json", text.encode("utf-8")) == expected
