@@ -92,15 +92,17 @@ def writer_token(server: CatalogServer, namespace: str) -> str:
 
 
 def new_log_lines(server: CatalogServer, offset: int, markers: list[str]) -> list[str]:
-    """The log written since `offset`, once every marker is in it (the access log line is
-    written after the answer is sent). Split on '\\n' only: other breakers must show up raw."""
+    """The whole lines logged since `offset`, once every marker is in them (the access log
+    line is written after the answer is sent, and a read may catch one half written). Split on
+    '\\n' only: other breakers must show up raw."""
     deadline = time.monotonic() + 10
     while True:
         with server.log_path.open("rb") as log:
             log.seek(offset)
             text = log.read().decode("utf-8", errors="replace")
-        if all(marker in text for marker in markers) or time.monotonic() > deadline:
-            return [line for line in text.split("\n") if line]
+        whole = text[: text.rfind("\n") + 1]
+        if all(marker in whole for marker in markers) or time.monotonic() > deadline:
+            return [line for line in whole.split("\n") if line]
 
 
 @pytest.mark.parametrize(
