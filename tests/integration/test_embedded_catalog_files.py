@@ -66,9 +66,7 @@ def s3(server: CatalogServer) -> Any:
 
 def store_requests(server: CatalogServer, since: int) -> list[dict[str, str]]:
     """The embedded store's access log lines written since byte `since` of the server log."""
-    with server.log_path.open("rb") as log:
-        log.seek(since)
-        lines = log.read().decode("utf-8", "replace").splitlines()
+    lines = server.logged(since).splitlines()
     return [
         fields
         for fields in (dict(_FIELD.findall(line)) for line in lines)

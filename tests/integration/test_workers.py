@@ -74,8 +74,7 @@ def fresh(
 
 def access_log(server: CatalogServer) -> dict[str, int]:
     """Request id -> the pid of the worker that answered it."""
-    text = server.log_path.read_text(errors="replace")
-    return {match[2]: int(match[1]) for match in ACCESS_LINE.finditer(text)}
+    return {match[2]: int(match[1]) for match in ACCESS_LINE.finditer(server.logged())}
 
 
 def pids_that_answered(server: CatalogServer, responses: list[httpx.Response]) -> set[int]:

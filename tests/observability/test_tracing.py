@@ -77,8 +77,9 @@ def test_one_commit_yields_the_span_tree(server: CatalogServer, collector: OtlpC
     assert request.attributes["icefloe.operation"] == "updateTable"
     assert children(spans, request) == ["commit"]
     assert children(spans, by_name["commit"]) == ["commit.prepare", "metadata.write", "store.swap"]
-    log = server.log_path.read_text()
-    assert f"path=/v1/default{table} status=200" in log and f"request_id={trace_id}" in log
+    line = f"path=/v1/default{table} status=200"
+    log = server.logged_with(line, f"request_id={trace_id}")
+    assert line in log and f"request_id={trace_id}" in log
 
 
 def test_a_callers_traceparent_is_continued(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -95,14 +94,8 @@ def new_log_lines(server: CatalogServer, offset: int, markers: list[str]) -> lis
     """The whole lines logged since `offset`, once every marker is in them (the access log
     line is written after the answer is sent, and a read may catch one half written). Split on
     '\\n' only: other breakers must show up raw."""
-    deadline = time.monotonic() + 10
-    while True:
-        with server.log_path.open("rb") as log:
-            log.seek(offset)
-            text = log.read().decode("utf-8", errors="replace")
-        whole = text[: text.rfind("\n") + 1]
-        if all(marker in whole for marker in markers) or time.monotonic() > deadline:
-            return [line for line in whole.split("\n") if line]
+    whole = server.logged_with(*markers, since=offset)
+    return [line for line in whole.split("\n") if line]
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,7 @@ def via(server: CatalogServer, request_id: str) -> str:
     """`fast` or `full`: which path answered the request with this id, from its log line."""
     deadline = time.monotonic() + 10
     while True:
-        text = server.log_path.read_text(errors="replace")
-        # Whole lines only: a read may catch the last line half written.
-        for line in text[: text.rfind("\n") + 1].splitlines():
+        for line in server.logged().splitlines():
             if "event=request " in line and f"request_id={request_id}" in line:
                 return "fast" if line.endswith(" via=fast") else "full"
         assert time.monotonic() < deadline, f"no access log line for {request_id}"

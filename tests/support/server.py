@@ -63,6 +63,25 @@ class CatalogServer:
             base_url=f"{self.url}/v1/{warehouse}", headers=self.auth_headers, timeout=30
         )
 
+    def logged(self, since: int = 0) -> str:
+        """The log's whole lines from byte `since` on: the server writes a line after the answer
+        is sent, so a read may catch the last one half written, and a half line can look like a
+        whole one with a shorter value."""
+        with self.log_path.open("rb") as log:
+            log.seek(since)
+            text = log.read().decode("utf-8", errors="replace")
+        return text[: text.rfind("\n") + 1]
+
+    def logged_with(self, *markers: str, since: int = 0, timeout: float = 10) -> str:
+        """`logged(since)` once every marker is in it (or the timeout passed: the caller's
+        assertion then says what is missing)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.logged(since)
+            if all(marker in text for marker in markers) or time.monotonic() > deadline:
+                return text
+            time.sleep(0.05)
+
     def trouble(self, lines: int = 40) -> str:
         """The last lines of the server's log that say something went wrong: a refused or
         failed request (status 4xx/5xx, with the S3 error code on the store's lines), a
