@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catalog.service.context import ServiceContext
-from catalog.service.ports import CatalogTransaction
+from catalog.service.ports import AuditLog
 from catalog.store.records import AuditRecord
 
 
@@ -23,7 +23,7 @@ class AuditEntry:
     request_id: str
     status: int
 
-    def write(self, tx: CatalogTransaction) -> None:
+    def write(self, tx: AuditLog) -> None:
         tx.insert_audit(self.principal, self.operation, self.target, self.request_id, self.status)
 
 

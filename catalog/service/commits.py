@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ from catalog.service.locations import (
 )
 from catalog.service.namespaces import found_namespace
 from catalog.service.placement import Placer, check_object_placement
-from catalog.service.ports import CatalogTransaction
+from catalog.service.ports import AuditLog, CatalogTransaction
 from catalog.service.protection import check_property_updates
 from catalog.service.rendering import commit_result
 from catalog.service.stored_documents import StoredDocuments
@@ -99,6 +100,18 @@ class PreparedCommit:
     @property
     def response(self) -> bytes:
         return commit_result(self.metadata_location, self.encoded)
+
+    def swap(self, warehouse: str, current: ObjectRecord) -> PointerSwap:
+        """The compare-and-swap that moves `current` (this commit's table) to the new file."""
+        return PointerSwap(
+            current.id,
+            current.version,
+            self.metadata_location,
+            self.metadata_json,
+            self.location,
+            self.new_parts,
+            event=self.event(warehouse, current.id),
+        )
 
     @property
     def places_table(self) -> bool:
@@ -175,18 +188,21 @@ class Committer:
         self._approver = Approver(context)
 
     def _read(
-        self, tx: CatalogTransaction, warehouse_name: str, changes: Sequence[TableChange]
+        self, warehouse_name: str, changes: Sequence[TableChange]
     ) -> tuple[WarehouseRecord, list[Found]]:
         """The warehouse, and each change's namespace and current table, as of one snapshot.
-        A commit to one table (an append) reads them in one statement."""
+        A commit to one table (an append) reads them in one statement, outside any unit of
+        work (`CatalogStore.commit_target`)."""
+        store = self._context.store
         if len(changes) == 1:
             change = changes[0]
-            target = tx.commit_target(warehouse_name, change.namespace, change.name)
+            target = store.commit_target(warehouse_name, change.namespace, change.name)
             warehouse = found_warehouse(target.warehouse if target else None, warehouse_name)
             assert target is not None
             return warehouse, [Found(target.namespace, target.current)]
-        warehouse = self._context.warehouse(tx, warehouse_name)
-        return warehouse, [Found.read(tx, warehouse.id, change) for change in changes]
+        with store.read() as tx:
+            warehouse = self._context.warehouse(tx, warehouse_name)
+            return warehouse, [Found.read(tx, warehouse.id, change) for change in changes]
 
     def _prepare(
         self,
@@ -308,8 +324,8 @@ class Committer:
         read_snapshots: set[tuple[int, str]] = set()  # a retry does not read them again
         approved: set[bytes] = set()
         for attempt in range(attempts):
-            with tracing.span("commit.prepare"), self._context.store.read() as tx:
-                warehouse, found = self._read(tx, warehouse_name, changes)
+            with tracing.span("commit.prepare"):
+                warehouse, found = self._read(warehouse_name, changes)
                 prepared = [
                     self._prepare(warehouse, change, placer, each)
                     for change, each in zip(changes, found, strict=True)
@@ -350,6 +366,23 @@ class Committer:
                 raise
         raise AssertionError("unreachable")
 
+    def _alone(
+        self,
+        warehouse: str,
+        prepared: Sequence[PreparedCommit],
+        ticket: IdempotencyTicket | None,
+    ) -> AbstractContextManager[AuditLog] | None:
+        """The swap's transaction when the commit moves one table's pointer and nothing else
+        (an append): the store runs it alone (`CatalogStore.swap_alone`), without a unit of
+        work. None otherwise: a create, a move (checked against every other table in the
+        transaction), several tables, an Idempotency-Key's stored response."""
+        if len(prepared) != 1 or ticket is not None:
+            return None
+        commit = prepared[0]
+        if commit.current is None or not commit.wrote_file or commit.places_table:
+            return None
+        return self._context.store.swap_alone(commit.swap(warehouse, commit.current))
+
     def _approve(
         self,
         warehouse: WarehouseRecord,
@@ -386,7 +419,13 @@ class Committer:
         body: bytes,
         audit: AuditEntry | None,
     ) -> None:
+        alone = self._alone(warehouse, prepared, ticket)
         try:
+            if alone is not None:
+                with tracing.span("store.swap"), alone as written:
+                    if audit is not None:
+                        audit.write(written)
+                return
             with tracing.span("store.swap"), self._context.store.write() as tx:
                 swaps = []
                 for commit in prepared:
@@ -405,17 +444,7 @@ class Committer:
                         )
                         tx.emit(commit.event(warehouse, created.id))
                     elif commit.wrote_file:
-                        swaps.append(
-                            PointerSwap(
-                                commit.current.id,
-                                commit.current.version,
-                                commit.metadata_location,
-                                commit.metadata_json,
-                                commit.location,
-                                commit.new_parts,
-                                event=commit.event(warehouse, commit.current.id),
-                            )
-                        )
+                        swaps.append(commit.swap(warehouse, commit.current))
                 tx.swap(swaps)
                 if audit is not None:
                     audit.write(tx)

@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
-    DateTime,
     Engine,
-    String,
     Table,
-    Text,
-    and_,
     bindparam,
     delete,
     exists,
     func,
     insert,
-    literal,
     select,
     update,
 )
@@ -33,9 +28,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql import Executable, Update
 
-from catalog.events.types import ChangeEvent, envelope
+from catalog.events.types import ChangeEvent
 from catalog.exceptions import (
     AlreadyExists,
     BadRequest,
@@ -52,12 +46,10 @@ from catalog.store.database import WRITE_OPTIONS
 from catalog.store.functions import FunctionQueries
 from catalog.store.integrity import violation as _violation
 from catalog.store.models import (
-    AUDIT_REQUEST_ID_LENGTH,
     ApiToken,
     AuditEvent,
     CatalogFunction,
     CatalogObject,
-    ChangeEventRow,
     IdempotencyRecord,
     MaintenanceLease,
     MaintenancePolicyRow,
@@ -85,57 +77,35 @@ from catalog.store.records import (
     WarehouseRecord,
 )
 from catalog.store.search_index import INDEXED_PARTS, SearchIndex
+from catalog.store.table_commits import (
+    INSERT_AUDIT,
+    INSERT_EVENT,
+    SEPARATOR,
+    SWAP,
+    SWAP_WITH_EVENT,
+    WAREHOUSE_COLUMNS,
+    TableCommits,
+    TableSwap,
+    audit_row,
+    event_row,
+)
 from catalog.store.trash import TrashQueries
 from storage.locations import is_within
-
-SEPARATOR = "\x1f"
-# Core tables for statements the ORM does not build: the swap with its event (PostgreSQL).
-_OBJECTS = cast(Table, CatalogObject.__table__)
-_EVENTS = cast(Table, ChangeEventRow.__table__)
 
 # The database is down, unreachable, or every pooled connection is busy past the pool timeout.
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
-# The two statements every commit runs, built once: an ORM statement with its values inline
+# The reads most requests start with, built once: an ORM statement with its values inline
 # costs ~0.3 ms of CPU per call to build, key and look up in the compiled cache; these run on
-# the session's connection in the same transaction for a sixth of that.
+# the session's connection in the same transaction for a sixth of that. Core runs the columns'
+# result processors as the ORM does (JSON decoded, the same datetimes), so the records are the
+# same; nothing is ever left unflushed in a session (`insert_warehouse` flushes), so the ORM's
+# autoflush before a query had nothing to do. The commit's own statements (the swap, its audit
+# and outbox rows, the read of its target) are in `table_commits`.
 _objects: Table = CatalogObject.__table__  # type: ignore[assignment]
-_SWAP = (
-    update(_objects)
-    .where(
-        _objects.c.id == bindparam("object_id"),
-        _objects.c.version == bindparam("expected_version"),
-    )
-    .values(
-        metadata_location=bindparam("new_metadata_location"),
-        metadata_json=bindparam("new_metadata_json"),
-        location=bindparam("new_location"),
-        version=_objects.c.version + 1,
-        updated_at=bindparam("now"),
-    )
-)
-_audit_events: Table = AuditEvent.__table__  # type: ignore[assignment]
-_INSERT_AUDIT = insert(_audit_events)
-# Every change's outbox row, as Core: the ORM's bulk insert of one row built its statement and
-# cache key per call (~0.4 ms of CPU per commit, as much as the swap itself).
-_INSERT_EVENT = insert(_EVENTS)
-
-# The three reads every commit (and most requests) starts with, built once for the same reason,
-# on the session's connection so they stay in the unit of work's transaction. Core runs the
-# columns' result processors as the ORM does (JSON decoded, the same datetimes), so the records
-# are the same; nothing is ever left unflushed in a session (`insert_warehouse` flushes), so the
-# ORM's autoflush before a query had nothing to do.
 _warehouses: Table = Warehouse.__table__  # type: ignore[assignment]
 _namespaces: Table = Namespace.__table__  # type: ignore[assignment]
-_WAREHOUSE_BY_NAME = select(
-    _warehouses.c.id,
-    _warehouses.c.name,
-    _warehouses.c.location,
-    _warehouses.c.storage,
-    _warehouses.c.properties,
-    _warehouses.c.created_at,
-    _warehouses.c.approval,
-).where(_warehouses.c.name == bindparam("name"))
+_WAREHOUSE_BY_NAME = select(*WAREHOUSE_COLUMNS).where(_warehouses.c.name == bindparam("name"))
 _NAMESPACE = select(_namespaces.c.id, _namespaces.c.properties).where(
     _namespaces.c.warehouse_id == bindparam("warehouse_id"),
     _namespaces.c.name == bindparam("name"),
@@ -155,35 +125,6 @@ _OBJECT = (
         _namespaces.c.name == bindparam("namespace"),
         _objects.c.name == bindparam("name"),
     )
-)
-
-# A commit's three reads as one statement (a commit to one table: a table append). Outer joins,
-# so a missing namespace or table reads as NULLs, and a missing warehouse as no row.
-_COMMIT_TARGET = (
-    select(
-        *_WAREHOUSE_BY_NAME.selected_columns,
-        _namespaces.c.id.label("namespace_id"),
-        _namespaces.c.properties.label("namespace_properties"),
-        _objects.c.id.label("object_id"),
-        _objects.c.kind,
-        _objects.c.metadata_location,
-        _objects.c.metadata_json,
-        _objects.c.version,
-        _objects.c.location.label("object_location"),
-    )
-    .select_from(_warehouses)
-    .outerjoin(
-        _namespaces,
-        and_(
-            _namespaces.c.warehouse_id == _warehouses.c.id,
-            _namespaces.c.name == bindparam("namespace"),
-        ),
-    )
-    .outerjoin(
-        _objects,
-        and_(_objects.c.namespace_id == _namespaces.c.id, _objects.c.name == bindparam("name")),
-    )
-    .where(_warehouses.c.name == bindparam("warehouse"))
 )
 
 
@@ -301,33 +242,8 @@ class SqlTransaction(TrashQueries, FunctionQueries, PlanCancellationQueries):
             return
         now = utcnow()
         self._session.connection().execute(
-            _INSERT_EVENT, [self._event_row(event, now) for event in self._events]
+            INSERT_EVENT, [event_row(event, self._source, now) for event in self._events]
         )
-
-    def _event_row(self, event: ChangeEvent, now: datetime) -> dict[str, Any]:
-        return {
-            "event_id": event.id,
-            "type": event.type.value,
-            "stream": event.stream,
-            "recorded_at": now,
-            "body": envelope(event, self._source, now).model_dump_json(),
-        }
-
-    def _swap_with_event(self, moved: Update, event: ChangeEvent, now: datetime) -> Executable:
-        """On PostgreSQL, the swap and its event row in one statement (a data-modifying CTE):
-        the event is inserted only if the pointer moved, and the commit pays no round trip
-        for it. It returns a row if and only if the pointer moved."""
-        row = self._event_row(event, now)
-        swapped = moved.returning(_OBJECTS.c.id).cte("swapped")
-        values = select(
-            literal(row["event_id"], String()),
-            literal(row["type"], String()),
-            swapped.c.id,
-            literal(now, DateTime(timezone=True)),
-            literal(row["body"], Text()),
-        )
-        columns = ["event_id", "type", "stream", "recorded_at", "body"]
-        return insert(_EVENTS).from_select(columns, values).returning(_EVENTS.c.id)
 
     # warehouses -------------------------------------------------------------------------
     def warehouse_by_name(self, name: str) -> WarehouseRecord | None:
@@ -484,30 +400,6 @@ class SqlTransaction(TrashQueries, FunctionQueries, PlanCancellationQueries):
             return None
         return _object_at(row, row.id, row.location, warehouse_id, tuple(namespace), name)
 
-    def commit_target(
-        self, warehouse: str, namespace: Sequence[str], name: str
-    ) -> CommitTarget | None:
-        """`warehouse_by_name`, `namespace` and `object` in one statement; None when there is
-        no such warehouse. Records the same as theirs."""
-        values = {"warehouse": warehouse, "namespace": join_levels(namespace), "name": name}
-        row = self._session.connection().execute(_COMMIT_TARGET, values).first()
-        if row is None:
-            return None
-        found = _warehouse(row)
-        if row.namespace_id is None:
-            return CommitTarget(found, None, None)
-        levels = tuple(namespace)
-        namespace_record = NamespaceRecord(
-            id=row.namespace_id,
-            warehouse_id=found.id,
-            levels=levels,
-            properties=row.namespace_properties,
-        )
-        if row.object_id is None:
-            return CommitTarget(found, namespace_record, None)
-        current = _object_at(row, row.object_id, row.object_location, found.id, levels, name)
-        return CommitTarget(found, namespace_record, current)
-
     def objects_overlapping(self, warehouse_id: str, location: str) -> list[tuple[str, str]]:
         """(object id, location) of every table or view at, above or below `location`."""
         location = location.rstrip("/")
@@ -630,10 +522,11 @@ class SqlTransaction(TrashQueries, FunctionQueries, PlanCancellationQueries):
                 "now": now,
             }
             if inline and swap.event is not None:
-                statement = self._swap_with_event(_SWAP, swap.event, now)
-                landed = connection.execute(statement, values).first() is not None
+                row = event_row(swap.event, self._source, now)
+                inline_values = {**values, **row, "event_type": row["type"]}
+                landed = connection.execute(SWAP_WITH_EVENT, inline_values).first() is not None
             else:
-                landed = connection.execute(_SWAP, values).rowcount == 1
+                landed = connection.execute(SWAP, values).rowcount == 1
             if not landed:
                 raise PointerMoved(
                     "Commit failed: the metadata changed concurrently; refresh and retry"
@@ -740,19 +633,8 @@ class SqlTransaction(TrashQueries, FunctionQueries, PlanCancellationQueries):
     def insert_audit(
         self, principal: str, operation: str, target: str, request_id: str, status: int
     ) -> None:
-        """The request id is the client's `X-Request-Id` when it sent one: cut to the column's
-        width, which PostgreSQL enforces (a longer one failed the insert, and with it the
-        commit whose transaction the record is written in)."""
         self._session.connection().execute(
-            _INSERT_AUDIT,
-            {
-                "at": utcnow(),
-                "principal": principal,
-                "operation": operation,
-                "target": target,
-                "request_id": request_id[:AUDIT_REQUEST_ID_LENGTH],
-                "status": status,
-            },
+            INSERT_AUDIT, audit_row(principal, operation, target, request_id, status)
         )
 
     def list_audit(self, limit: int, before_id: int | None) -> list[AuditRecord]:
@@ -970,6 +852,25 @@ class SqlCatalogStore:
         self._writer = sessionmaker(
             engine.execution_options(**WRITE_OPTIONS), expire_on_commit=False
         )
+        self._commits = TableCommits(engine, event_source, UNAVAILABLE)
+
+    def commit_target(
+        self, warehouse: str, namespace: Sequence[str], name: str
+    ) -> CommitTarget | None:
+        """A commit's warehouse, namespace and table or view (`TableCommits.target`): one
+        statement of its own; None when there is no such warehouse."""
+        return self._commits.target(warehouse, namespace, name)
+
+    def swap_alone(self, swap: PointerSwap) -> AbstractContextManager[TableSwap] | None:
+        """`swap` in a transaction of its own (`TableCommits.swapping`), with its event and
+        whatever audit row the block writes; None when it needs a whole unit of work (it has
+        no event, or the search index must be rewritten)."""
+        if swap.event is None or swap.new_parts is None:
+            return None
+        if not INDEXED_PARTS.isdisjoint(swap.new_parts):
+            return None
+        metadata_json = _storable(swap.metadata_json, swap.new_parts)
+        return self._commits.swapping(swap, metadata_json, swap.event)
 
     @contextmanager
     def read(self) -> Iterator[SqlTransaction]:

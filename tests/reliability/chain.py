@@ -81,8 +81,13 @@ def chain(metadata: Metadata) -> list[int]:
     return ids[::-1]
 
 
-def change(metadata: Metadata, snapshot_id: int, properties: dict[str, str]) -> dict[str, Any]:
-    """The requirements and updates of one chained commit on top of `metadata`."""
+def change(
+    metadata: Metadata, snapshot_id: int, properties: dict[str, str] | None
+) -> dict[str, Any]:
+    """The requirements and updates of one chained commit on top of `metadata`; with
+    `properties` None, an append exactly as PyIceberg sends it (the pointer then moves in a
+    transaction of its own, `catalog/store/table_commits.py`, where a change of properties
+    also rewrites the table's search entry in a unit of work)."""
     parent = main_snapshot(metadata)
     snapshot: dict[str, Any] = {
         "snapshot-id": snapshot_id,
@@ -94,21 +99,23 @@ def change(metadata: Metadata, snapshot_id: int, properties: dict[str, str]) -> 
     }
     if parent is not None:
         snapshot["parent-snapshot-id"] = parent
+    updates: list[dict[str, Any]] = [
+        {"action": "add-snapshot", "snapshot": snapshot},
+        {
+            "action": "set-snapshot-ref",
+            "ref-name": "main",
+            "type": "branch",
+            "snapshot-id": snapshot_id,
+        },
+    ]
+    if properties is not None:
+        updates.append({"action": "set-properties", "updates": properties})
     return {
         "requirements": [
             {"type": "assert-table-uuid", "uuid": metadata["table-uuid"]},
             {"type": "assert-ref-snapshot-id", "ref": "main", "snapshot-id": parent},
         ],
-        "updates": [
-            {"action": "add-snapshot", "snapshot": snapshot},
-            {
-                "action": "set-snapshot-ref",
-                "ref-name": "main",
-                "type": "branch",
-                "snapshot-id": snapshot_id,
-            },
-            {"action": "set-properties", "updates": properties},
-        ],
+        "updates": updates,
     }
 
 
