@@ -15,16 +15,26 @@ one makes the table unreadable for every client), and so are the manifests it ad
 files must lie inside the location. Data files may lie outside (Iceberg imports files); the
 catalog never deletes those. The writer can still rewrite its own files after the commit, so
 the file check is a first gate, not the last: maintenance acts only inside the location too.
+
+What grows with a table's history is not checked again: an append's document holds every
+earlier snapshot and its manifest list names every earlier manifest, but those were checked
+when they were committed. The snapshots added are found by reference where the document path
+shares the base's (`_added_snapshots`), and a manifest the parent's list already named is
+taken from that list as read before (`ListedManifests`): per append, one manifest list and the
+manifests it adds are read, and only their paths are judged.
 """
 
 from __future__ import annotations
 
 import io
+import operator
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pyiceberg.io import FileIO, InputFile, InputStream, OutputFile
+from pyiceberg.io import InputFile, InputStream
 from pyiceberg.manifest import (
     DataFileContent,
     ManifestEntry,
@@ -33,17 +43,25 @@ from pyiceberg.manifest import (
 )
 
 from catalog.exceptions import BadRequest, StorageUnavailable
-from catalog.service.manifest_lists import read_manifest_list
-from storage.confined import within
+from catalog.service.manifest_lists import read_manifest_entries, read_manifest_list
+from storage.confined import Root
 from storage.io import ObjectMissing, ObjectStore
 
 T = TypeVar("T")
 
 
+class Location(Root):
+    """A table location: `contains(path)` is true when `path` names an object below it,
+    whichever way a backend reads its escapes (`storage.confined.canonical`)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location, decode_escapes=True)
+
+
 def inside(path: str, location: str) -> bool:
     """True when `path` names an object below the table location `location`, whichever way a
     backend reads its escapes (`storage.confined.canonical`)."""
-    return within(path, location, decode_escapes=True)
+    return Location(location).contains(path)
 
 
 def _require_inside(field: str, path: str, location: str) -> None:
@@ -80,12 +98,7 @@ def check_commit_paths(base: Mapping[str, Any] | None, metadata: Mapping[str, An
     Pure: the files are read later, by `check_snapshot_files`."""
     location: str = metadata["location"]
     snapshots: list[Mapping[str, Any]] = metadata.get("snapshots") or []
-    known = (
-        {(s["snapshot-id"], s["manifest-list"]) for s in base.get("snapshots") or ()}
-        if base
-        else set()
-    )
-    added = [s for s in snapshots if (s["snapshot-id"], s["manifest-list"]) not in known]
+    added = _added_snapshots(base.get("snapshots") or [] if base else [], snapshots)
     for snapshot in added:
         _require_inside(
             _snapshot_field(snapshot["snapshot-id"]), snapshot["manifest-list"], location
@@ -99,9 +112,37 @@ def check_commit_paths(base: Mapping[str, Any] | None, metadata: Mapping[str, An
             _require_inside(
                 f"metadata-log[{index}].metadata-file", entry["metadata-file"], location
             )
-    parent_ids = {s.get("parent-snapshot-id") for s in added} - {None}
-    parents = {s["snapshot-id"]: s for s in snapshots if s["snapshot-id"] in parent_ids}
-    return NewSnapshots(location, tuple(added), parents)
+    return NewSnapshots(location, tuple(added), _parents(added, snapshots))
+
+
+def _added_snapshots(
+    previous: list[Mapping[str, Any]], snapshots: list[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """The snapshots of `snapshots` that `previous` does not hold (same id, same list).
+
+    The document path adds snapshots after the base's own, the very same objects (documents
+    are never changed in place, `document_updates`): then the added ones are the tail, found
+    by comparing references instead of hashing every snapshot of the history."""
+    if len(previous) <= len(snapshots) and all(map(operator.is_, snapshots, previous)):
+        return snapshots[len(previous) :]
+    known = {(s["snapshot-id"], s["manifest-list"]) for s in previous}
+    return [s for s in snapshots if (s["snapshot-id"], s["manifest-list"]) not in known]
+
+
+def _parents(
+    added: list[Mapping[str, Any]], snapshots: list[Mapping[str, Any]]
+) -> dict[int, Mapping[str, Any]]:
+    """The added snapshots' parents that `snapshots` holds, by id. Searched from the end: an
+    append's parent is the snapshot before it."""
+    wanted = {s.get("parent-snapshot-id") for s in added} - {None}
+    parents: dict[int, Mapping[str, Any]] = {}
+    for snapshot in reversed(snapshots):
+        if len(parents) == len(wanted):
+            break
+        snapshot_id = snapshot["snapshot-id"]
+        if snapshot_id in wanted and snapshot_id not in parents:
+            parents[snapshot_id] = snapshot
+    return parents
 
 
 def check_registered_paths(metadata: Mapping[str, Any], metadata_location: str) -> None:
@@ -126,24 +167,7 @@ class _Bytes(InputFile):
         return io.BytesIO(self._data)
 
 
-class _StoreReader(FileIO):
-    """pyiceberg's manifest readers over the warehouse's object store, read-only."""
-
-    def __init__(self, store: ObjectStore) -> None:
-        super().__init__()
-        self._store = store
-
-    def new_input(self, location: str) -> InputFile:
-        return _Bytes(location, self._store.read(location))
-
-    def new_output(self, location: str) -> OutputFile:
-        raise PermissionError("containment checks never write")
-
-    def delete(self, location: str | InputFile | OutputFile) -> None:
-        raise PermissionError("containment checks never delete")
-
-
-def _read(what: str, field: str, location: str, parse: Callable[[], list[T]]) -> list[T]:
+def _read(what: str, field: str, location: str, parse: Callable[[], T]) -> T:
     try:
         return parse()
     except ObjectMissing as error:
@@ -154,18 +178,73 @@ def _read(what: str, field: str, location: str, parse: Callable[[], list[T]]) ->
         raise BadRequest(f"Invalid {field}: {what} {location!r} cannot be read") from error
 
 
-def _manifests(reader: _StoreReader, field: str, manifest_list: str) -> list[ManifestFile]:
-    def parse() -> list[ManifestFile]:
-        return list(read_manifest_list(reader.new_input(manifest_list)))
+class ListedManifests:
+    """The manifest paths of the manifest lists read lately, by store and list path.
 
-    return _read("manifest list", field, manifest_list, parse)
+    Every append lists its parent's manifests again, so the check of a list whose parent was
+    read here before (the previous commit to the table, in the common case) takes the
+    manifests its parent listed as they were then: a set lookup each, where checking each
+    path against the location cost ~10 µs (a list grows by a manifest per append). A
+    manifest list is written once and never changed by Iceberg writers; one rewritten in
+    place after it was read counts with what it held when read (its writer could have left it
+    so), never with more. Each entry holds its store, so an id is not reused while it lives.
+    """
+
+    def __init__(self, capacity: int = 16) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple[int, str], tuple[ObjectStore, frozenset[str]]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, store: ObjectStore, manifest_list: str) -> frozenset[str] | None:
+        with self._lock:
+            entry = self._entries.get((id(store), manifest_list))
+            if entry is None or entry[0] is not store:
+                return None
+            self._entries.move_to_end((id(store), manifest_list))
+            return entry[1]
+
+    def put(self, store: ObjectStore, manifest_list: str, paths: frozenset[str]) -> None:
+        with self._lock:
+            self._entries[(id(store), manifest_list)] = (store, paths)
+            self._entries.move_to_end((id(store), manifest_list))
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
 
 
-def _entries(reader: _StoreReader, field: str, manifest: ManifestFile) -> list[ManifestEntry]:
-    def parse() -> list[ManifestEntry]:
-        return manifest.fetch_manifest_entry(reader, discard_deleted=False)
+LISTED = ListedManifests()
 
-    return _read("manifest", field, manifest.manifest_path, parse)
+
+class _Files:
+    """What one check reads from the warehouse's object store: manifest lists (their
+    manifest paths remembered in `LISTED`) and manifests."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+
+    def _input(self, location: str) -> InputFile:
+        return _Bytes(location, self._store.read(location))
+
+    def manifests(self, field: str, manifest_list: str) -> list[ManifestFile]:
+        def parse() -> list[ManifestFile]:
+            return list(read_manifest_list(self._input(manifest_list)))
+
+        manifests = _read("manifest list", field, manifest_list, parse)
+        LISTED.put(self._store, manifest_list, frozenset(m.manifest_path for m in manifests))
+        return manifests
+
+    def manifest_paths(self, field: str, manifest_list: str) -> frozenset[str]:
+        listed = LISTED.get(self._store, manifest_list)
+        if listed is None:
+            listed = frozenset(m.manifest_path for m in self.manifests(field, manifest_list))
+        return listed
+
+    def entries(self, field: str, manifest: ManifestFile) -> list[ManifestEntry]:
+        def parse() -> list[ManifestEntry]:
+            return list(read_manifest_entries(self._input(manifest.manifest_path)))
+
+        return _read("manifest", field, manifest.manifest_path, parse)
 
 
 def check_snapshot_files(
@@ -174,41 +253,54 @@ def check_snapshot_files(
     """Read each new snapshot's manifest list and the manifests it adds: refuse a missing or
     unreadable list, a manifest it adds outside the location, a delete file outside the
     location, and a manifest outside that its parent did not already list. `checked` holds
-    the snapshots already read by this commit (a retry does not read them again)."""
-    reader = _StoreReader(store)
+    the snapshots already read by this commit (a retry does not read them again).
+
+    Only what the snapshot adds is read and checked path by path; a manifest its parent
+    listed too was checked when the parent was committed (or is history from before this
+    rule, which the commit may carry on)."""
+    files = _Files(store)
+    location = Location(new.location)
     for snapshot in new.snapshots:
         snapshot_id, manifest_list = snapshot["snapshot-id"], snapshot["manifest-list"]
         key = (snapshot_id, manifest_list)
         if key in checked:
             continue
         field = _snapshot_field(snapshot_id)
-        inherited: set[str] | None = None
-        for manifest in _manifests(reader, field, manifest_list):
+        manifests = files.manifests(field, manifest_list)
+        parent = _parent_list(new, snapshot)
+        inherited: frozenset[str] | None = frozenset()  # None: the parent's list is unread
+        if parent is not None:
+            inherited = LISTED.get(store, parent)
+        for manifest in manifests:
             path = manifest.manifest_path
             if manifest.added_snapshot_id != snapshot_id:
-                if inside(path, new.location):
+                if inherited is not None and path in inherited:
+                    continue
+                if location.contains(path):
                     continue
                 if inherited is None:
-                    inherited = _parent_manifests(reader, new, snapshot)
+                    assert parent is not None
+                    parent_field = _snapshot_field(snapshot["parent-snapshot-id"])
+                    inherited = files.manifest_paths(parent_field, parent)
                 if path not in inherited:
                     raise BadRequest(
                         f"Invalid {field}: manifest {path!r} lies outside the table location "
                         f"{new.location} and is not in the parent snapshot's manifest list"
                     )
                 continue
-            if not inside(path, new.location):
+            if not location.contains(path):
                 raise BadRequest(
                     f"Invalid {field}: manifest {path!r} must lie inside the table location "
                     f"{new.location}"
                 )
-            for entry in _entries(reader, field, manifest):
+            for entry in files.entries(field, manifest):
                 data_file = entry.data_file
                 if (
                     entry.status == ManifestEntryStatus.DELETED
                     or data_file.content == DataFileContent.DATA
                 ):
                     continue
-                if not inside(data_file.file_path, new.location):
+                if not location.contains(data_file.file_path):
                     raise BadRequest(
                         f"Invalid {field}: manifest {path!r} names the delete file "
                         f"{data_file.file_path!r}, which must lie inside the table location "
@@ -217,12 +309,8 @@ def check_snapshot_files(
         checked.add(key)
 
 
-def _parent_manifests(
-    reader: _StoreReader, new: NewSnapshots, snapshot: Mapping[str, Any]
-) -> set[str]:
+def _parent_list(new: NewSnapshots, snapshot: Mapping[str, Any]) -> str | None:
+    """The manifest list of `snapshot`'s parent, when the new metadata holds the parent."""
     parent_id = snapshot.get("parent-snapshot-id")
     parent = new.parents.get(parent_id) if parent_id is not None else None
-    if parent is None:
-        return set()
-    field = _snapshot_field(parent["snapshot-id"])
-    return {m.manifest_path for m in _manifests(reader, field, parent["manifest-list"])}
+    return parent["manifest-list"] if parent is not None else None
