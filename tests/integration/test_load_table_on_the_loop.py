@@ -2,7 +2,8 @@
 the token from this process's cache, the pointer read through asyncpg, the body from the
 rendered-body cache, and no hop to the fast paths' worker threads. What cannot be had that way
 (a token not held fresh, a body not rendered yet, a broken connection) is answered on a worker
-thread as before, with the same bytes.
+thread as before, with the same bytes. getConfig's warehouse names and the
+listings' pages are read the same way.
 
 The app runs in this process (its `fast.THREADS` can then be seen busy) on the database of a
 real `icefloe serve`, through which the tests create and commit: the other process's commits
@@ -130,6 +131,58 @@ async def test_a_warm_load_is_answered_while_every_worker_thread_is_busy(
         client.get(table, headers={"If-None-Match": warm.headers["etag"]}), timeout=10
     )
     assert revalidated.status_code == 304
+
+
+async def test_a_warm_config_is_answered_while_every_worker_thread_is_busy(
+    client: httpx.AsyncClient, request: pytest.FixtureRequest
+) -> None:
+    """Every client's first request: the warehouse names read on the loop too."""
+    cold = [await client.get("/v1/config", params=p) for p in ({}, {"warehouse": "default"})]
+    assert [r.status_code for r in cold] == [200, 200]
+    request.getfixturevalue("busy_threads")
+    for params, before in zip(({}, {"warehouse": "default"}), cold, strict=True):
+        warm = await asyncio.wait_for(client.get("/v1/config", params=params), timeout=10)
+        assert warm.status_code == 200
+        assert warm.content == before.content
+    unknown = await asyncio.wait_for(
+        client.get("/v1/config", params={"warehouse": "nowhere"}), timeout=10
+    )
+    assert unknown.status_code == 404
+
+
+async def test_warm_listings_are_answered_while_every_worker_thread_is_busy(
+    client: httpx.AsyncClient, server: CatalogServer, request: pytest.FixtureRequest
+) -> None:
+    namespace = f"ns_{uuid.uuid4().hex[:10]}"
+    with server.rest_client() as http:
+        assert http.post("/namespaces", json={"namespace": [namespace]}).status_code == 200
+        assert http.post("/namespaces", json={"namespace": [namespace, "inner"]}).status_code == 200
+        for name in ("a", "b", "c"):
+            create_table(http, namespace, name)
+    base = f"/v1/default/namespaces/{namespace}/tables"
+    await client.get("/v1/config")  # the token held fresh here
+    request.getfixturevalue("busy_threads")
+
+    async def get(path: str, **params: str) -> httpx.Response:
+        return await asyncio.wait_for(client.get(path, params=params), timeout=10)
+
+    first = await get(base, pageSize="2")
+    assert first.status_code == 200
+    assert first.json()["identifiers"] == [
+        {"namespace": [namespace], "name": "a"},
+        {"namespace": [namespace], "name": "b"},
+    ]
+    rest = await get(base, pageSize="2", pageToken=first.json()["next-page-token"])
+    assert [i["name"] for i in rest.json()["identifiers"]] == ["c"]
+    assert rest.json().get("next-page-token") is None
+    whole = await get(base)
+    assert [i["name"] for i in whole.json()["identifiers"]] == ["a", "b", "c"]
+    children = await get("/v1/default/namespaces", parent=namespace)
+    assert children.json()["namespaces"] == [[namespace, "inner"]]
+    views = await get(f"/v1/default/namespaces/{namespace}/views")
+    assert views.status_code == 200 and views.json()["identifiers"] == []
+    top = await get("/v1/default/namespaces")
+    assert [namespace] in top.json()["namespaces"]
 
 
 async def test_a_commit_through_the_other_process_is_seen_by_the_next_load_here(
