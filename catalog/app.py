@@ -281,8 +281,9 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
     in_thread = not is_sqlite(engine)
     app.state.authenticate_on_loop = not in_thread  # `security.current_principal`
     warehouses = WarehouseRecords(catalog.warehouses.get)
-    listings = Listings(engine)
-    pointers = TablePointers(engine, on_loop=None if is_sqlite(engine) else LoopReads(engine.url))
+    loop_reads = None if is_sqlite(engine) else LoopReads(engine.url)
+    listings = Listings(engine, on_loop=loop_reads)
+    pointers = TablePointers(engine, on_loop=loop_reads)
     fast_reads.extend((listings, pointers))
     app.state.fast_reads = fast_reads
     fast = FastPaths(

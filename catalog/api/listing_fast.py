@@ -6,7 +6,8 @@ namespace the route's `authorize` reads), the page asked for (`Limits.page`), th
 repository's queries, prebuilt: `store.listings`), and the body (`namespace_page` filtered by
 `namespaces.visible_to`, or `object_page`), so the same bodies and page tokens.
 
-A page of up to INLINE_ROWS rows is read on the event loop (on SQLite); a longer listing (no
+A page of up to INLINE_ROWS rows is read on the event loop (on SQLite with the thread's
+statements, on PostgreSQL through asyncpg, as loadTable's pointer is); a longer listing (no
 pageSize on a big namespace, or a large pageSize) is read on a worker thread, found out by
 reading INLINE_ROWS rows first.
 """
@@ -34,12 +35,14 @@ from catalog.api.fast import (
 from catalog.api.namespaces import visible_to
 from catalog.api.security import Authenticator, refusal
 from catalog.auth.policy import POLICY
+from catalog.auth.principal import Principal
 from catalog.exceptions import CatalogError
 from catalog.service.context import Limits
 from catalog.service.identifiers import NAMESPACE_SEPARATOR, check_namespace, parse_namespace_path
 from catalog.service.namespaces import namespace_page
 from catalog.service.paging import PageRequest
 from catalog.service.tables import object_page
+from catalog.service.tokens import NeedsRead
 from catalog.store.listings import Listings
 from catalog.store.pointers import StoreUnreadable
 from catalog.store.records import ObjectKind
@@ -120,7 +123,67 @@ class ListingFastPath(FastPath[_Request]):
         )
 
     def answer(self, request: _Request, may_block: bool) -> Outcome:
-        principal = authenticated(self.authenticator, request.authorization)
+        admitted = self._admitted(request, may_read=True)
+        if admitted is None:
+            return None
+        principal, levels, page = admitted
+        try:
+            if request.listing == "namespaces":
+                return self._namespaces(
+                    request, levels, page, may_block, visible_to(principal, request.prefix)
+                )
+            return self._objects(request, levels, page, may_block)
+        except StoreUnreadable:
+            return None
+
+    async def answer_on_loop(self, request: _Request) -> Outcome:
+        """On PostgreSQL, as loadTable's: the token from this process's cache, a page of up
+        to INLINE_ROWS rows read through asyncpg on the loop; a thread for the rest."""
+        if self.listings.on_loop is None:
+            return ON_A_THREAD
+        try:
+            admitted = self._admitted(request, may_read=False)
+        except NeedsRead:
+            return ON_A_THREAD
+        if admitted is None:
+            return None
+        principal, levels, page = admitted
+        fits = page.fetch is not None and page.fetch <= INLINE_ROWS
+        limit = page.fetch if fits else INLINE_ROWS
+        listings = self.listings
+        try:
+            if request.listing == "namespaces":
+                if levels:
+                    found = await listings.namespace_on_loop(request.prefix, levels)
+                    warehouse_id = None if found is None else found[1]
+                else:
+                    warehouse_id = await listings.warehouse_id_on_loop(request.prefix)
+                if warehouse_id is None:
+                    return None
+                names = await listings.namespace_names_on_loop(
+                    warehouse_id, levels, page.after, limit
+                )
+                if not fits and len(names) >= INLINE_ROWS:
+                    return ON_A_THREAD
+                return Answer.json(
+                    namespace_page(names, page, visible_to(principal, request.prefix))
+                )
+            found = await listings.namespace_on_loop(request.prefix, levels)
+            if found is None:
+                return None
+            kind: ObjectKind = "table" if request.listing == "tables" else "view"
+            objects = await listings.object_names_on_loop(found[0], kind, page.after, limit)
+        except StoreUnreadable:
+            return ON_A_THREAD
+        if not fits and len(objects) >= INLINE_ROWS:
+            return ON_A_THREAD
+        return Answer.json(object_page(levels, objects, page))
+
+    def _admitted(
+        self, request: _Request, may_read: bool
+    ) -> tuple[Principal, tuple[str, ...], PageRequest] | None:
+        """The caller, the namespace and the page, if the caller may list it."""
+        principal = authenticated(self.authenticator, request.authorization, may_read)
         if principal is None:
             return None
         try:
@@ -136,14 +199,7 @@ class ListingFastPath(FastPath[_Request]):
             return None
         if refusal(principal, RULES[request.listing], request.prefix, [levels]) is not None:
             return None
-        try:
-            if request.listing == "namespaces":
-                return self._namespaces(
-                    request, levels, page, may_block, visible_to(principal, request.prefix)
-                )
-            return self._objects(request, levels, page, may_block)
-        except StoreUnreadable:
-            return None
+        return principal, levels, page
 
     def _namespaces(
         self,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Select, Table, bindparam, select
 
@@ -21,6 +21,9 @@ from catalog.store.models import CatalogObject, Namespace, Warehouse
 from catalog.store.pointers import Prepared, PreparedReads
 from catalog.store.records import ObjectKind
 from catalog.store.repository import join_levels, split_levels
+
+if TYPE_CHECKING:
+    from catalog.store.loop_reads import LoopReads
 
 _warehouses: Table = Warehouse.__table__  # type: ignore[assignment]
 _namespaces: Table = Namespace.__table__  # type: ignore[assignment]
@@ -74,9 +77,19 @@ _VARIANTS = [(after, limit) for after in (False, True) for limit in (False, True
 
 
 class Listings(PreparedReads):
-    def __init__(self, engine: Engine) -> None:
+    """The reads on this thread, or (`on_loop`, PostgreSQL) on the event loop: the same
+    statements, compiled once for each driver."""
+
+    def __init__(self, engine: Engine, on_loop: LoopReads | None = None) -> None:
         super().__init__(engine)
         self._warehouse_names = self.prepare(WAREHOUSE_NAMES)
+        self.on_loop = on_loop
+        if on_loop is not None:
+            self._names_on_loop = on_loop.prepare(WAREHOUSE_NAMES)
+            self._warehouse_id_on_loop = on_loop.prepare(WAREHOUSE_ID)
+            self._namespace_on_loop = on_loop.prepare(NAMESPACE)
+            self._objects_on_loop = {v: on_loop.prepare(object_names(*v)) for v in _VARIANTS}
+            self._namespaces_on_loop = {v: on_loop.prepare(namespace_names(*v)) for v in _VARIANTS}
         self._warehouse_id = self.prepare(WAREHOUSE_ID)
         self._namespace = self.prepare(NAMESPACE)
         self._objects = {v: self.prepare(object_names(*v)) for v in _VARIANTS}
@@ -85,6 +98,48 @@ class Listings(PreparedReads):
     def warehouses(self) -> list[WarehouseName]:
         """Every warehouse, by name (the repository's `list_warehouses` order)."""
         return [WarehouseName(row[0], row[1]) for row in self._rows(self._warehouse_names, {})]
+
+    async def warehouses_on_loop(self) -> list[WarehouseName]:
+        """`warehouses`, read without leaving the event loop (only with `on_loop`; so are the
+        other `…_on_loop` reads, each its thread twin)."""
+        assert self.on_loop is not None
+        rows = await self.on_loop.rows(self._names_on_loop, {})
+        return [WarehouseName(row[0], row[1]) for row in rows]
+
+    async def warehouse_id_on_loop(self, warehouse: str) -> str | None:
+        assert self.on_loop is not None
+        row = await self.on_loop.first(self._warehouse_id_on_loop, {"warehouse": warehouse})
+        return None if row is None else str(row[0])
+
+    async def namespace_on_loop(
+        self, warehouse: str, levels: Sequence[str]
+    ) -> tuple[str, str] | None:
+        assert self.on_loop is not None
+        values = {"warehouse": warehouse, "namespace": join_levels(levels)}
+        row = await self.on_loop.first(self._namespace_on_loop, values)
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    async def object_names_on_loop(
+        self, namespace_id: str, kind: ObjectKind, after: str | None, limit: int | None
+    ) -> list[str]:
+        assert self.on_loop is not None
+        prepared = self._objects_on_loop[after is not None, limit is not None]
+        values = {"namespace_id": namespace_id, "kind": kind, "after": after, "limit": limit}
+        return [str(row[0]) for row in await self.on_loop.rows(prepared, _used(prepared, values))]
+
+    async def namespace_names_on_loop(
+        self, warehouse_id: str, parent: Sequence[str], after: str | None, limit: int | None
+    ) -> list[tuple[str, ...]]:
+        assert self.on_loop is not None
+        prepared = self._namespaces_on_loop[after is not None, limit is not None]
+        values = {
+            "warehouse_id": warehouse_id,
+            "parent": join_levels(parent),
+            "after": after,
+            "limit": limit,
+        }
+        rows = await self.on_loop.rows(prepared, _used(prepared, values))
+        return [split_levels(row[0]) for row in rows]
 
     def warehouse_id(self, warehouse: str) -> str | None:
         row = self._first(self._warehouse_id, {"warehouse": warehouse})
