@@ -206,6 +206,15 @@ class TokenService:
     ) -> _Recent | None:
         return self._accepted(token_id, lambda record: record.generation == generation, may_read)
 
+    def held(self, token_id: str) -> _Recent | None:
+        """The row this process holds for `token_id` while it trusts it without reading it
+        again (until `read_at + TOKEN_CACHE_SECONDS`). A check that finds the same object
+        held before and after it used that row (`answers.AnswerCache`)."""
+        entry = self._recent.get(token_id)
+        if entry is None or entry.epoch != self._epoch.current():
+            return None
+        return entry
+
     def check_secret(self, parts: TokenParts, may_read: bool = True) -> TokenRecord | None:
         """The active token whose secret this is."""
         entry = self._by_secret(parts, may_read)
