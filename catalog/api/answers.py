@@ -38,7 +38,7 @@ from starlette.types import Scope
 
 from catalog.api.fast import Answer
 from catalog.api.security import Authenticator
-from catalog.service.tokens import TOKEN_CACHE_SECONDS, TokenService
+from catalog.service.tokens import TOKEN_CACHE_SECONDS, HeldRow, TokenService
 from catalog.store.remembered import Miss, RememberedReads
 
 Key = tuple[Any, ...]
@@ -51,6 +51,17 @@ DEFAULT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(slots=True)
+class Pending:
+    """What was true before an answer was worked out, for `AnswerCache.keep`."""
+
+    version: tuple[int, int]  # the database's
+    sampled: float  # time.monotonic() when `version` was taken
+    token: str | None  # the token id the request presents (None: authentication is off)
+    held: HeldRow | None  # the token row this process held for it
+    expires: float  # time.time(): when the presented credential itself ends
+
+
+@dataclass(slots=True)
 class Kept:
     """An answer as sent, and how long it holds."""
 
@@ -58,19 +69,9 @@ class Kept:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     operation: str
-    version: tuple[int, int]  # the database's, taken before the answer was worked out
+    before: Pending
     fresh_until: float  # time.monotonic(): the token row's trust
     expires: float  # time.time(): the token's, an access token's, a credential's
-
-
-@dataclass(slots=True)
-class Pending:
-    """What was true before an answer was worked out, for `AnswerCache.keep`."""
-
-    version: tuple[int, int]
-    token: str | None
-    held: object
-    expires: float
 
 
 def request_key(scope: Scope) -> Key:
@@ -112,11 +113,12 @@ class AnswerCache:
     def get(self, key: Key) -> Kept | None:
         """The answer kept for `key`, if it still holds now."""
         kept = self._entries.get(key)
-        if kept is None:
+        if kept is None or time.time() >= kept.expires:
             return None
-        if time.monotonic() >= kept.fresh_until or time.time() >= kept.expires:
+        now = time.monotonic()
+        if now >= kept.fresh_until and not self._renewed(kept, now):
             return None
-        if self.database.version() != kept.version:
+        if self.database.version() != kept.before.version:
             return None
         with self._lock:
             if key in self._entries:
@@ -124,14 +126,34 @@ class AnswerCache:
             self.hits += 1
         return kept
 
+    def _renewed(self, kept: Kept, now: float) -> bool:
+        """Whether the token row this process holds now vouches for `kept` as the row it was
+        authorized with did: one whose read began after the database's version was taken
+        (when that version is still current, the row is too), and the same row. Then the
+        entry lasts as long as the token cache trusts that row. All of a token's entries
+        thus last past the token cache's renewal of its row, which the first request to
+        find it stale makes."""
+        before = kept.before
+        if before.token is None or before.held is None:
+            return False
+        held = self.tokens.held(before.token)
+        if held is None or held.read_at <= before.sampled or held.record != before.held.record:
+            return False
+        fresh_until = held.read_at + TOKEN_CACHE_SECONDS
+        if now >= fresh_until:
+            return False
+        kept.fresh_until = fresh_until
+        return True
+
     def before(self, authorization: str | None) -> Pending | None:
         """What must still be true after an answer to this request is worked out for it to be
         kept: the database's version and the token row the check will use, taken now."""
+        sampled = time.monotonic()
         version = self.database.version()
         if isinstance(version, Miss):
             return None
         if not self.authenticator.enabled:
-            return Pending(version, None, None, math.inf)
+            return Pending(version, sampled, None, None, math.inf)
         presented = self.authenticator.token_of(authorization)
         if presented is None:
             return None
@@ -139,7 +161,7 @@ class AnswerCache:
         held = self.tokens.held(token_id)
         if held is None:
             return None  # the check reads the row now: kept from the next answer on
-        return Pending(version, token_id, held, expires)
+        return Pending(version, sampled, token_id, held, expires)
 
     def keep(self, key: Key, pending: Pending, answer: Answer, operation: str) -> None:
         """Keep `answer`, if the token row the check used is the one held before it."""
@@ -156,13 +178,7 @@ class AnswerCache:
         if size > self.max_bytes // 8 or time.time() >= expires:
             return
         kept = Kept(
-            answer.status,
-            answer.headers,
-            answer.body,
-            operation,
-            pending.version,
-            fresh_until,
-            expires,
+            answer.status, answer.headers, answer.body, operation, pending, fresh_until, expires
         )
         with self._lock:
             old = self._entries.pop(key, None)

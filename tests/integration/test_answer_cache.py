@@ -208,6 +208,23 @@ def test_a_kept_answer_lasts_no_longer_than_the_token_cache_trusts_its_row(
     assert all(k.fresh_until <= now + 1.0 for k in answers(app)._entries.values())
 
 
+def test_a_kept_answer_lasts_past_the_token_cache_renewing_the_same_row(
+    app: FastAPI, server: CatalogServer, table: str
+) -> None:
+    """Tried a few times: the other process writes now and then (its event dispatcher's lease
+    and stamps), and any write rightly ends every kept answer."""
+    for _ in range(5):
+        kept_twice(app, "GET", table, server.auth_headers)
+        time.sleep(TOKEN_CACHE_SECONDS + 0.1)  # the row the answer was authorized with is stale
+        renewing = send(app, "GET", table + "?snapshots=refs", server.auth_headers)[0]
+        assert renewing.status_code == 200  # worked out, with the row read again
+        hits = answers(app).hits
+        assert send(app, "GET", table, server.auth_headers)[0].status_code == 200
+        if answers(app).hits == hits + 1:
+            return
+    raise AssertionError("a kept answer was worked out again once its token row was renewed")
+
+
 def test_another_callers_request_is_not_given_a_kept_answer(
     app: FastAPI, server: CatalogServer, table: str
 ) -> None:
