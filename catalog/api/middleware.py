@@ -6,7 +6,7 @@ so this is where requests are counted and timed by operation, and where a trace 
 from __future__ import annotations
 
 import logging
-import secrets
+import os
 import time
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -57,10 +57,11 @@ class RequestContextMiddleware:
             return False
         key = None
         if fast.answers is not None:
+            started = time.perf_counter()
             key = request_key(scope)
             kept = fast.answers.get(key)
             if kept is not None:
-                await _send_kept(scope, send, kept)
+                await _send_kept(scope, send, kept, started)
                 return True
         request = answerer.match(scope)
         if request is None:
@@ -173,9 +174,8 @@ class RequestContextMiddleware:
         return answer.status
 
 
-async def _send_kept(scope: Scope, send: Send, kept: Kept) -> None:
+async def _send_kept(scope: Scope, send: Send, kept: Kept, started: float) -> None:
     """An answer kept by `answers.AnswerCache`, sent as `_fast_read` sends a fresh one."""
-    started = time.perf_counter()
     traced = tracing.request_span(scope)
     request_id = _request_id(scope, traced)
     state = scope.setdefault("state", {})
@@ -189,10 +189,11 @@ async def _send_kept(scope: Scope, send: Send, kept: Kept) -> None:
 
 
 def _request_id(scope: Scope, traced: RequestSpan | None) -> str:
-    """The trace's id, or the client's `X-Request-Id`, or a new random one."""
+    """The trace's id, or the client's `X-Request-Id`, or a new random one (what
+    `secrets.token_hex(16)` makes, from the same source, at half its cost)."""
     if traced is not None:
         return traced.trace_id
-    return _header(scope, b"x-request-id") or secrets.token_hex(16)
+    return _header(scope, b"x-request-id") or os.urandom(16).hex()
 
 
 class _BodyTooLarge(HTTPException):
