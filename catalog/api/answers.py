@@ -55,7 +55,7 @@ class Pending:
     """What was true before an answer was worked out, for `AnswerCache.keep`."""
 
     version: tuple[int, int]  # the database's
-    sampled: float  # time.monotonic() when `version` was taken
+    sampled: float  # time.monotonic() once `version` was taken
     token: str | None  # the token id the request presents (None: authentication is off)
     held: HeldRow | None  # the token row this process held for it
     expires: float  # time.time(): when the presented credential itself ends
@@ -148,10 +148,10 @@ class AnswerCache:
     def before(self, authorization: str | None) -> Pending | None:
         """What must still be true after an answer to this request is worked out for it to be
         kept: the database's version and the token row the check will use, taken now."""
-        sampled = time.monotonic()
         version = self.database.version()
         if isinstance(version, Miss):
             return None
+        sampled = time.monotonic()  # after: a read begun later sees at least `version`
         if not self.authenticator.enabled:
             return Pending(version, sampled, None, None, math.inf)
         presented = self.authenticator.token_of(authorization)
