@@ -32,6 +32,7 @@ from catalog.api import (
     transactions,
     views,
 )
+from catalog.api.answers import AnswerCache
 from catalog.api.commit_fast import CommitFastPath
 from catalog.api.config_fast import ConfigFastPath
 from catalog.api.errors import install_error_handlers
@@ -310,6 +311,10 @@ def create_app(settings: Settings, catalog: CatalogService | None = None) -> Fas
             in_thread=in_thread,
         ),
         commit=CommitFastPath(authenticator=app.state.authenticator, tables=catalog.tables),
+        # On SQLite, whole answers kept while the database and the caller's token are unchanged.
+        answers=None
+        if pointers.remembered is None
+        else AnswerCache(pointers.remembered, app.state.authenticator, catalog.tokens),
     )
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_request_bytes, fast=fast

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import math
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -42,6 +43,7 @@ from catalog.exceptions import CatalogError
 from catalog.store.records import WarehouseRecord
 
 if TYPE_CHECKING:
+    from catalog.api.answers import AnswerCache
     from catalog.api.commit_fast import CommitFastPath
 
 JSON: Final = (b"content-type", b"application/json")
@@ -52,6 +54,9 @@ class Answer:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes = b""
+    # Until when (seconds since the epoch) the same request may be given this very answer
+    # while the database stays as it is: a vended credential's reuse deadline.
+    expires: float = math.inf
 
     @classmethod
     def json(cls, body: bytes, *headers: tuple[bytes, bytes]) -> Answer:
@@ -135,14 +140,16 @@ class FastPaths:
         listing: FastPath[Any],
         config: FastPath[Any],
         commit: CommitFastPath,
+        answers: AnswerCache | None = None,
     ) -> None:
         self.tables = tables
         self.listing = listing
         self.config = config
         self.commit = commit
+        self.answers = answers  # on SQLite: answers kept whole (`answers.AnswerCache`)
 
-    def read(self, scope: Scope) -> tuple[FastPath[Any], Any] | None:
-        """The read answerer for this request and its parsed form, or None."""
+    def reader(self, scope: Scope) -> FastPath[Any] | None:
+        """The one read answerer a request of this method and path shape may be for."""
         method = scope["method"]
         if method != "GET" and method != "HEAD":
             return None
@@ -151,14 +158,19 @@ class FastPaths:
             return None
         slashes = path.count("/")
         if slashes == 6:
-            answerer: FastPath[Any] = self.tables
-        elif method == "HEAD":
+            return self.tables
+        if method == "HEAD":
             return None
-        elif slashes == 3 or slashes == 5:
-            answerer = self.listing
-        elif path == "/v1/config":
-            answerer = self.config
-        else:
+        if slashes == 3 or slashes == 5:
+            return self.listing
+        if path == "/v1/config":
+            return self.config
+        return None
+
+    def read(self, scope: Scope) -> tuple[FastPath[Any], Any] | None:
+        """The read answerer for this request and its parsed form, or None."""
+        answerer = self.reader(scope)
+        if answerer is None:
             return None
         request = answerer.match(scope)
         return None if request is None else (answerer, request)

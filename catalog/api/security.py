@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
@@ -91,6 +92,24 @@ class Authenticator:
                 log.info("event=oidc_token_refused reason=%s", type(error).__name__)
                 raise Unauthorized(f"Token refused: {type(error).__name__}") from error
         raise Unauthorized("Invalid token")
+
+    def token_of(self, authorization: str | None) -> tuple[str, float] | None:
+        """Which of our API tokens an `Authorization` header `authenticate` accepted presents
+        (its id), and when the credential itself stops (an access token's `exp`, seconds since
+        the epoch; infinity for an API token's secret, whose row says when it expires); None
+        for anything else. Reads the claims of an access token this request already verified,
+        without verifying them again."""
+        credential = (authorization or "").partition(" ")[2].strip()
+        parts = parse_bearer(credential)
+        if parts is not None:
+            return parts.token_id, math.inf
+        if not AccessTokenIssuer.is_ours(credential):
+            return None
+        try:
+            claims = jwt.decode(credential, options={"verify_signature": False})
+            return str(claims["sub"]), float(claims["exp"])
+        except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+            return None
 
 
 async def current_principal(request: Request) -> Principal:

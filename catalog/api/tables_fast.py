@@ -32,7 +32,6 @@ from catalog.api.fast import (
     ON_A_THREAD,
     Answer,
     FastPath,
-    OnAThread,
     Outcome,
     WarehouseRecords,
     authenticated,
@@ -206,14 +205,12 @@ class TablesFastPath(FastPath["_Request"]):
             if body is None:
                 return None
             self.bodies.put(pointer, request.mode, body)
+        tag = (b"etag", etag.encode("latin-1"))
         if request.delegation is not None:
             if not may_read and not self.warehouses.holds(pointer.warehouse_id):
                 return ON_A_THREAD
-            delegated = self._delegated(request, principal, namespace, pointer, body, may_block)
-            if not isinstance(delegated, bytes):
-                return delegated
-            return Answer.json(delegated, (b"etag", etag.encode("latin-1")))
-        return Answer.json(body, (b"etag", etag.encode("latin-1")))
+            return self._delegated(request, principal, namespace, pointer, body, may_block, tag)
+        return Answer.json(body, tag)
 
     def _delegated(
         self,
@@ -223,9 +220,11 @@ class TablesFastPath(FastPath["_Request"]):
         pointer: Pointer,
         body: bytes,
         may_block: bool,
-    ) -> bytes | OnAThread | None:
+        tag: tuple[bytes, bytes],
+    ) -> Outcome:
         """The body with what `X-Iceberg-Access-Delegation` asked for, as the route gives it:
-        read-only credentials unless the caller may write, the remote signer's settings."""
+        read-only credentials unless the caller may write, the remote signer's settings. The
+        answer says until when its credentials may be handed out again (`Answer.expires`)."""
         warehouse = self.warehouses.get(pointer.warehouse_id, request.prefix)
         if warehouse is None:
             return None
@@ -242,7 +241,10 @@ class TablesFastPath(FastPath["_Request"]):
             )
         except CatalogError:  # a vendor that failed: the full path reports it
             return None
-        return with_config(body, table.config, table.storage_credentials)
+        answer = Answer.json(with_config(body, table.config, table.storage_credentials), tag)
+        if table.reusable_until is not None:
+            answer.expires = table.reusable_until.timestamp()
+        return answer
 
     def _render(self, pointer: Pointer, mode: str) -> bytes | None:
         try:

@@ -120,6 +120,8 @@ NO_DELEGATION = Delegation()
 class TableConfig:
     config: dict[str, str]
     storage_credentials: list[dict[str, object]]
+    # When the credential in it may no longer be handed out again (VENDED_REUSE_FRACTION).
+    reusable_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -215,10 +217,11 @@ class TableService:
             return TableConfig(signing, [])
         if not delegation.vended_credentials:
             return TableConfig({}, [])
-        credential = self._reused_or_vended(warehouse, table_location, delegation.access)
-        if credential is None:
+        reused = self._reused_or_vended(warehouse, table_location, delegation.access)
+        if reused is None:
             return TableConfig({}, [])
-        return TableConfig(dict(credential.config), [credential.as_wire()])
+        credential, until = reused
+        return TableConfig(dict(credential.config), [credential.as_wire()], until)
 
     def config_is_local(
         self, warehouse: WarehouseRecord, table_location: str, delegation: Delegation
@@ -239,28 +242,29 @@ class TableService:
 
     def _reused_or_vended(
         self, warehouse: WarehouseRecord, table_location: str, access: Access
-    ) -> StorageCredential | None:
+    ) -> tuple[StorageCredential, datetime] | None:
         """A credential for the table's prefix at this access level, reused for a fraction of
-        its lifetime (VENDED_REUSE_FRACTION). The key holds the access level, so a reader never
-        gets a writer's credential, and the warehouse id, so a warehouse re-created under the
-        same name never gets its predecessor's."""
+        its lifetime (VENDED_REUSE_FRACTION), and until when. The key holds the access level,
+        so a reader never gets a writer's credential, and the warehouse id, so a warehouse
+        re-created under the same name never gets its predecessor's."""
         key = (warehouse.id, table_location, access)
         now = datetime.now(UTC)
         with self._vended_lock:
             cached = self._vended.get(key)
             if cached is not None and now < cached[0]:
                 self._vended.move_to_end(key)
-                return cached[1]
+                return cached[1], cached[0]
         credential = self.vend(warehouse, table_location, access)
-        if credential is not None:
-            metrics.VENDED_CREDENTIALS.labels(VendorRegistry.kind(warehouse)).inc()
-            until = now + (credential.expires_at - now) * VENDED_REUSE_FRACTION
-            with self._vended_lock:
-                self._vended[key] = (until, credential)
-                self._vended.move_to_end(key)
-                while len(self._vended) > VENDED_CACHE_ENTRIES:
-                    self._vended.popitem(last=False)
-        return credential
+        if credential is None:
+            return None
+        metrics.VENDED_CREDENTIALS.labels(VendorRegistry.kind(warehouse)).inc()
+        until = now + (credential.expires_at - now) * VENDED_REUSE_FRACTION
+        with self._vended_lock:
+            self._vended[key] = (until, credential)
+            self._vended.move_to_end(key)
+            while len(self._vended) > VENDED_CACHE_ENTRIES:
+                self._vended.popitem(last=False)
+        return credential, until
 
     def vend(
         self, warehouse: WarehouseRecord, table_location: str, access: Access

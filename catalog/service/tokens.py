@@ -159,11 +159,12 @@ class TokenService:
 
     def _read(self, token_id: str) -> _Recent | None:
         epoch = self._epoch.current()
+        started = time.monotonic()  # the row is as of a moment after this, trusted from it
         with self._context.store.read() as tx:
             record = tx.token(token_id)
         if record is None:
             return None
-        entry = _Recent(time.monotonic(), epoch, record, principal_of(record))
+        entry = _Recent(started, epoch, record, principal_of(record))
         self._recent[token_id] = entry
         return entry
 
@@ -206,6 +207,15 @@ class TokenService:
     ) -> _Recent | None:
         return self._accepted(token_id, lambda record: record.generation == generation, may_read)
 
+    def held(self, token_id: str) -> HeldRow | None:
+        """The row this process holds for `token_id` while it trusts it without reading it
+        again (until `read_at + TOKEN_CACHE_SECONDS`). A check that finds the same object
+        held before and after it used that row (`answers.AnswerCache`)."""
+        entry = self._recent.get(token_id)
+        if entry is None or entry.epoch != self._epoch.current():
+            return None
+        return entry
+
     def check_secret(self, parts: TokenParts, may_read: bool = True) -> TokenRecord | None:
         """The active token whose secret this is."""
         entry = self._by_secret(parts, may_read)
@@ -234,12 +244,16 @@ class TokenService:
 
 
 class _Recent(NamedTuple):
-    """A token row as read at `read_at` (monotonic), in `epoch`, and the principal it makes."""
+    """A token row as read at `read_at` (monotonic: when the read began), in `epoch`, and the
+    principal it makes."""
 
     read_at: float
     epoch: int
     record: TokenRecord
     principal: Principal
+
+
+HeldRow = _Recent  # what `held` gives out of the cache
 
 
 def _active(record: TokenRecord) -> bool:

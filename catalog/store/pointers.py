@@ -230,6 +230,11 @@ class TablePointers(PreparedReads):
         # On SQLite, pointers are kept until the database changes (`remembered`).
         self._remembered = RememberedReads(engine) if self._sqlite else None
 
+    @property
+    def remembered(self) -> RememberedReads | None:
+        """On SQLite, the connection that tells whether the database has changed."""
+        return self._remembered
+
     def pointer(self, warehouse: str, namespace: Sequence[str], name: str) -> Pointer | None:
         values = {"warehouse": warehouse, "namespace": join_levels(namespace), "name": name}
         if self._remembered is not None:

@@ -43,8 +43,29 @@ class RememberedReads:
         self._cursor: Any = None
         self._connection: Any = None
         self._version: object = None
+        self._opened = 0  # connections opened: a version is comparable only within one
         self._answers: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
+
+    def version(self) -> tuple[int, int] | Miss:
+        """Where the database stands now: a value equal to an earlier one exactly while no
+        connection has committed in between (MISS when that cannot be told). What a caller
+        read after taking a value is at least that current, so it may keep it under that
+        value (the front door's `answers.AnswerCache` does)."""
+        if not self._lock.acquire(blocking=False):
+            return MISS
+        try:
+            cursor = self._cursor if self._cursor is not None else self._open()
+            version: int = cursor.execute(DATA_VERSION).fetchone()[0]
+            if version != self._version:
+                self._answers.clear()
+                self._version = version
+            return (self._opened, version)
+        except self._errors:
+            self._close()
+            return MISS
+        finally:
+            self._lock.release()
 
     def get(
         self,
@@ -85,6 +106,7 @@ class RememberedReads:
     def _open(self) -> Any:
         proxied = self._engine.raw_connection()
         proxied.detach()  # ours until closed; the pool opens another for its slot
+        self._opened += 1
         self._connection = proxied.dbapi_connection
         self._cursor = self._connection.cursor()
         return self._cursor
