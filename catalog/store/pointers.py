@@ -33,26 +33,33 @@ _warehouses: Table = Warehouse.__table__  # type: ignore[assignment]
 _namespaces: Table = Namespace.__table__  # type: ignore[assignment]
 _objects: Table = CatalogObject.__table__  # type: ignore[assignment]
 
-# Three unique indexes: warehouses (name), namespaces (warehouse_id, name), objects
-# (namespace_id, name).
-POINTER = (
-    select(
-        _objects.c.id,
-        _objects.c.kind,
-        _objects.c.version,
-        _objects.c.metadata_location,
-        _objects.c.location,
-        _warehouses.c.id,
+
+def _pointer_lookup(warehouse: Any, namespace: Any, name: Any) -> Select[Any]:
+    """The pointer of the table these names name: three unique-index probes, warehouses
+    (name), namespaces (warehouse_id, name), objects (namespace_id, name). One builder for the
+    single read and the gathered one, so their rows stay alike (`_pointer_of` reads them by
+    position)."""
+    return (
+        select(
+            _objects.c.id.label("object_id"),
+            _objects.c.kind,
+            _objects.c.version,
+            _objects.c.metadata_location,
+            _objects.c.location,
+            _warehouses.c.id.label("warehouse_id"),
+        )
+        .select_from(_warehouses)
+        .join(_namespaces, _namespaces.c.warehouse_id == _warehouses.c.id)
+        .join(_objects, _objects.c.namespace_id == _namespaces.c.id)
+        .where(
+            _warehouses.c.name == warehouse,
+            _namespaces.c.name == namespace,
+            _objects.c.name == name,
+        )
     )
-    .select_from(_warehouses)
-    .join(_namespaces, _namespaces.c.warehouse_id == _warehouses.c.id)
-    .join(_objects, _objects.c.namespace_id == _namespaces.c.id)
-    .where(
-        _warehouses.c.name == bindparam("warehouse"),
-        _namespaces.c.name == bindparam("namespace"),
-        _objects.c.name == bindparam("name"),
-    )
-)
+
+
+POINTER = _pointer_lookup(bindparam("warehouse"), bindparam("namespace"), bindparam("name"))
 # PostgreSQL, on the event loop: the pointers of many tables in one statement
 # (`loop_reads.gathered`), each row `POINTER`'s followed by the key it answers. The lookup is a
 # lateral subquery (its LIMIT keeps the planner from flattening it into a join that could scan
@@ -67,22 +74,7 @@ _WANTED = (
     .render_derived(name="wanted", with_types=False)
 )
 _FOUND = (
-    select(
-        _objects.c.id.label("object_id"),
-        _objects.c.kind,
-        _objects.c.version,
-        _objects.c.metadata_location,
-        _objects.c.location,
-        _warehouses.c.id.label("warehouse_id"),
-    )
-    .select_from(_warehouses)
-    .join(_namespaces, _namespaces.c.warehouse_id == _warehouses.c.id)
-    .join(_objects, _objects.c.namespace_id == _namespaces.c.id)
-    .where(
-        _warehouses.c.name == _WANTED.c.warehouse,
-        _namespaces.c.name == _WANTED.c.namespace,
-        _objects.c.name == _WANTED.c.name,
-    )
+    _pointer_lookup(_WANTED.c.warehouse, _WANTED.c.namespace, _WANTED.c.name)
     .limit(1)
     .lateral("found")
 )
